@@ -1,0 +1,3 @@
+from .errors import InvalidInputError, NSTDetError
+
+__all__ = ["NSTDetError", "InvalidInputError"]
