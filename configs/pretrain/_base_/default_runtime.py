@@ -1,0 +1,31 @@
+# Runtime shared by the ImageNet-stage configs (mmengine Runner).
+default_scope = 'mmdet'
+custom_imports = dict(imports=['nst_det'], allow_failed_imports=False)
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # atomic writes: a killed run never leaves a half-written epoch_N.pth or last_checkpoint
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3, save_last=True,
+                    backend_args=dict(backend='atomic_local')),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+)
+custom_hooks = [
+    dict(type='PlainCheckpointHook'),     # checkpoints load with torch.load(weights_only=True)
+    dict(type='TeacherAccuracyHook'),     # the teacher's top-1/top-5 on val, once
+    dict(type='ExportBackboneHook'),      # <work_dir>/backbone_<arch>.pth + .json at the end
+]
+
+env_cfg = dict(
+    cudnn_benchmark=True,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),        # tools switch to gloo when no GPU is present
+)
+vis_backends = [dict(type='LocalVisBackend')]   # scalars.json: curves for tools/compare_runs.py
+visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)

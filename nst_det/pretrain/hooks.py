@@ -1,0 +1,93 @@
+"""Hooks of the ImageNet stage: the teacher's accuracy once, and the backbone export at the end."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from mmengine.dist import is_main_process
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+
+from nst_det.pretrain.export import export_backbone, save_with_sidecar
+from nst_det.pretrain.metrics import TopKAccuracy
+from nst_det.registry import HOOKS
+
+
+def unwrap(model):
+    return model.module if is_model_wrapper(model) else model
+
+
+@HOOKS.register_module()
+class TeacherAccuracyHook(Hook):
+    """Evaluate the frozen teacher on the val set once, before training, and log top-k."""
+
+    priority = "LOW"
+
+    def __init__(self, topk: tuple[int, ...] = (1, 5)) -> None:
+        self.topk = topk
+
+    def before_train(self, runner) -> None:
+        model = unwrap(runner.model)
+        if getattr(model, "teacher", None) is None or runner.val_loop is None:
+            return
+        metric = TopKAccuracy(topk=self.topk, prefix="teacher")
+        dataloader = runner.val_dataloader
+        for data in dataloader:
+            data = model.data_preprocessor(data, False)
+            metric.process(data, model.teacher_predict(data["inputs"], data["data_samples"]))
+        results = metric.evaluate(len(dataloader.dataset))
+        runner.logger.info("teacher accuracy on val: " + ", ".join(f"{k} {v:.2f}" for k, v in results.items()))
+        runner.message_hub.update_info("teacher_accuracy", results)
+
+
+@HOOKS.register_module()
+class ExportBackboneHook(Hook):
+    """Record the distillation setup in each checkpoint and export the student at the end.
+
+    Writes ``backbone_<arch>.pth`` (no classifier; for MMDetection) and ``classifier_<arch>.pth``
+    (the whole network in torchvision format; usable as a teacher), each with a ``.json`` sidecar.
+
+    Args:
+        filename: backbone export name inside the work dir; ``None`` uses ``backbone_<arch>.pth``.
+    """
+
+    priority = "NORMAL"
+
+    def __init__(self, filename: Optional[str] = None) -> None:
+        self.filename = filename
+        self.last_metrics: dict = {}
+
+    def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        self.last_metrics = dict(metrics or {})
+
+    def record(self, runner) -> dict:
+        """What the export sidecar says about the run (also stored in checkpoints' ``meta``)."""
+        model = unwrap(runner.model)
+        teacher = model.teacher_cfg or {}
+        return dict(
+            arch=model.student_arch,
+            num_classes=model.student.fc.out_features,
+            teacher=dict(arch=teacher.get("arch"), checkpoint=teacher.get("checkpoint")) if teacher else None,
+            taps=[[str(s), str(t)] for s, t in model.tap_pairs],
+            nst=dict(kernel=model.nst_loss.kernel, loss_weight=model.nst_loss.loss_weight) if model.nst_loss else None,
+            kd=dict(temperature=model.kd_loss.temperature, loss_weight=model.kd_loss.loss_weight)
+            if model.kd_loss else None,
+            epochs=runner.epoch,
+            iters=runner.iter,
+            val=self.last_metrics,
+            teacher_val=runner.message_hub.get_info("teacher_accuracy"),
+        )
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint.setdefault("meta", {})["nst_det"] = self.record(runner)
+
+    def after_train(self, runner) -> None:
+        if not is_main_process():
+            return
+        model = unwrap(runner.model)
+        out = Path(runner.work_dir) / (self.filename or f"backbone_{model.student_arch}.pth")
+        record = self.record(runner)
+        export_backbone(model.backbone_state_dict(), out, record)
+        classifier = out.with_name(f"classifier_{model.student_arch}.pth")
+        save_with_sidecar(model.student.state_dict(), classifier, record)
+        runner.logger.info(f"exported the student backbone to {out} and the whole classifier to {classifier}")

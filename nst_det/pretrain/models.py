@@ -1,0 +1,258 @@
+"""Networks for the ImageNet stage: ResNets by name, teacher loading, and the distiller.
+
+ResNets are torchvision's (``conv1``, ``bn1``, ``layer1..4``, ``fc``): the same key layout as
+MMDetection's ``ResNet`` backbone, so the student's backbone exports without key surgery.
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Callable, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+import torchvision
+from mmengine.model import BaseModel
+from torch import Tensor, nn
+
+from nst_det.registry import MODELS
+from nst_det.taps import FeatureTaps, TapSpec
+from nst_det.utils.checkpoint import safe_load
+from nst_det.utils.errors import NSTDetError
+
+RESNETS: dict[str, Callable[..., torchvision.models.ResNet]] = {
+    "resnet18": torchvision.models.resnet18,
+    "resnet34": torchvision.models.resnet34,
+    "resnet50": torchvision.models.resnet50,
+    "resnet101": torchvision.models.resnet101,
+    "resnet152": torchvision.models.resnet152,
+}
+
+
+def build_resnet(arch: str, num_classes: int) -> torchvision.models.ResNet:
+    """A randomly initialised torchvision ResNet (``arch`` like ``"resnet18"``) with ``num_classes`` logits."""
+    if arch not in RESNETS:
+        raise NSTDetError(f"unknown architecture {arch!r}; choose one of {sorted(RESNETS)}")
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise NSTDetError(f"num_classes must be a positive integer, got {num_classes!r}")
+    return RESNETS[arch](weights=None, num_classes=num_classes)
+
+
+# ----------------------------------------------------------------------------- teacher weights
+# Each checkpoint format: (does this state dict look like it?, map its keys to torchvision's).
+def _strip(prefix: str) -> Callable[[dict], dict]:
+    return lambda sd: {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
+
+
+def _from_mmpretrain(sd: dict) -> dict:
+    out = {k[len("backbone."):]: v for k, v in sd.items() if k.startswith("backbone.")}
+    out.update({"fc." + k[len("head.fc."):]: v for k, v in sd.items() if k.startswith("head.fc.")})
+    return out
+
+
+CHECKPOINT_FORMATS: dict[str, tuple[Callable[[dict], bool], Callable[[dict], dict]]] = {
+    # ours: a ClassifierDistiller training checkpoint (student.*)
+    "nst_det": (lambda sd: any(k.startswith("student.") for k in sd), _strip("student.")),
+    # mmpretrain / mmcls ImageClassifier: backbone.* + head.fc.*
+    "mmpretrain": (lambda sd: any(k.startswith("backbone.") for k in sd), _from_mmpretrain),
+    # a state dict saved from DistributedDataParallel
+    "ddp": (lambda sd: all(k.startswith("module.") for k in sd), _strip("module.")),
+    # torchvision resnetXX().state_dict(), or one of our backbone exports
+    "torchvision": (lambda sd: "conv1.weight" in sd, dict),
+}
+
+
+def _state_dict_of(checkpoint: object, path: Path) -> dict:
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
+        checkpoint = checkpoint["state_dict"]
+    elif isinstance(checkpoint, dict) and isinstance(checkpoint.get("model"), dict):
+        checkpoint = checkpoint["model"]
+    if not isinstance(checkpoint, dict) or not all(isinstance(v, Tensor) for v in checkpoint.values()):
+        raise NSTDetError(f"{path} does not hold a state dict of tensors")
+    return checkpoint
+
+
+def detect_checkpoint_format(state_dict: dict) -> Optional[str]:
+    for name, (matches, _) in CHECKPOINT_FORMATS.items():
+        if matches(state_dict):
+            return name
+    return None
+
+
+def resnet_state_dict_from_file(path: Union[str, Path], what: str = "teacher checkpoint") -> tuple[dict, str]:
+    """Read a ResNet state dict in torchvision key layout from any supported checkpoint format.
+
+    Returns:
+        ``(state_dict, format_name)``.
+    """
+    path = Path(path)
+    state_dict = _state_dict_of(safe_load(path, what=what), path)
+    for _ in range(2):  # e.g. a DDP-wrapped torchvision state dict: strip, then recognise
+        fmt = detect_checkpoint_format(state_dict)
+        if fmt is None:
+            sample = sorted(state_dict)[:5]
+            raise NSTDetError(f"{what} {path}: unrecognised key layout (first keys: {sample}); expected a "
+                              "torchvision ResNet state dict, an mmpretrain/mmcls checkpoint or an nst_det checkpoint")
+        state_dict = CHECKPOINT_FORMATS[fmt][1](state_dict)
+        if fmt != "ddp":
+            return state_dict, fmt
+    return state_dict, fmt
+
+
+def load_resnet_weights(model: nn.Module, path: Union[str, Path], arch: str,
+                        what: str = "teacher checkpoint") -> str:
+    """Load ``path`` into ``model`` strictly; any missing, unexpected or mis-shaped key is an error.
+
+    Returns:
+        The detected checkpoint format.
+    """
+    state_dict, fmt = resnet_state_dict_from_file(path, what)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing keys (e.g. {missing[:4]})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected keys (e.g. {unexpected[:4]})")
+        raise NSTDetError(f"{what} {path} ({fmt} format) does not match {arch}: {'; '.join(parts)}. "
+                          "Is it a checkpoint of another architecture or number of classes?")
+    for key, tensor in state_dict.items():
+        if tensor.shape != expected[key].shape:
+            raise NSTDetError(
+                f"{what} {path} does not match {arch}: {key!r} has shape {tuple(tensor.shape)}, "
+                f"{arch} expects {tuple(expected[key].shape)}. Is it a checkpoint of another "
+                "architecture or number of classes?")
+    model.load_state_dict(state_dict, strict=True)
+    return fmt
+
+
+# ----------------------------------------------------------------------------- distiller
+def tap_loss_name(tap: Union[str, TapSpec]) -> str:
+    """``"layer4"`` -> ``"loss_nst_layer4"``; ``"layer4.1.relu:input"`` -> ``"loss_nst_layer4_1_relu_in"``."""
+    spec = TapSpec.parse(tap)
+    name = spec.module.replace(".", "_") + ("_in" if spec.point == "input" else "")
+    return f"loss_nst_{name}"
+
+
+@MODELS.register_module()
+class ClassifierDistiller(BaseModel):
+    """Train a student classifier with CE + Σ NST(taps) [+ KD] from a frozen teacher.
+
+    Args:
+        student: ``dict(arch='resnet18', num_classes=K)``.
+        teacher: ``dict(arch='resnet101', num_classes=K, checkpoint=PATH)``; ``None`` trains the
+            student alone (the CE baseline, or a teacher from scratch).
+        taps: ``[(student_tap, teacher_tap), ...]`` — dotted module names, ``:input`` for a module's
+            input (see :mod:`nst_det.taps`). Each pair adds ``loss_nst_<student tap>``.
+        nst_loss: config of the NST loss (``NSTLoss``; ``loss_weight`` is the paper's λ).
+        kd_loss: config of a ``KDLoss`` on logits, or ``None``.
+        channels_last: run both networks in channels-last memory format (faster convs on GPU).
+        data_preprocessor: mmengine ``ImgDataPreprocessor`` config (normalisation on the device).
+
+    The teacher is held outside ``nn.Module`` registration: it is absent from ``state_dict()``,
+    ``parameters()`` and DDP, stays in eval mode, and runs under ``no_grad``.
+    """
+
+    def __init__(self, student: dict, teacher: Optional[dict] = None,
+                 taps: Sequence[Sequence[str]] = (), nst_loss: Optional[dict] = None,
+                 kd_loss: Optional[dict] = None, channels_last: bool = False,
+                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.student = build_resnet(student["arch"], student["num_classes"])
+        self.student_arch = student["arch"]
+        self.channels_last = channels_last
+        self.teacher_cfg = dict(teacher) if teacher else None
+        self._set_teacher(self._build_teacher(teacher) if teacher else None)
+        if (taps or kd_loss) and self.teacher is None:
+            raise NSTDetError("taps and kd_loss need a teacher; set model.teacher=dict(arch=..., checkpoint=...)")
+        if teacher and not taps and not kd_loss:
+            raise NSTDetError("a teacher is configured but neither taps (NST) nor kd_loss uses it")
+        self.tap_pairs = [(TapSpec.parse(s), TapSpec.parse(t)) for s, t in taps]
+        self.student_taps = FeatureTaps(self.student, [s for s, _ in self.tap_pairs]) if taps else None
+        self.teacher_taps = FeatureTaps(self.teacher, [t for _, t in self.tap_pairs], detach=True) if taps else None
+        self.nst_loss = MODELS.build(nst_loss or dict(type="NSTLoss", kernel="poly", loss_weight=50.0)) if taps else None
+        self.kd_loss = MODELS.build(kd_loss) if kd_loss else None
+        if channels_last:
+            self.student.to(memory_format=torch.channels_last)
+
+    def _build_teacher(self, cfg: dict) -> nn.Module:
+        if not cfg.get("num_classes"):
+            raise NSTDetError("model.teacher needs num_classes (the classifier head of its checkpoint)")
+        model = build_resnet(cfg["arch"], cfg["num_classes"])
+        if not cfg.get("checkpoint"):
+            raise NSTDetError("model.teacher.checkpoint is not set: a teacher must be loaded from a file")
+        load_resnet_weights(model, cfg["checkpoint"], cfg["arch"])
+        model.requires_grad_(False)
+        model.eval()
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        return model
+
+    def _set_teacher(self, teacher: Optional[nn.Module]) -> None:
+        # object.__setattr__ bypasses nn.Module registration (as mmdet's kd_one_stage does)
+        object.__setattr__(self, "teacher", teacher)
+
+    # keep the unregistered teacher on the student's device and in eval mode
+    def _apply(self, fn, recurse: bool = True):
+        if self.teacher is not None:
+            self.teacher._apply(fn, recurse)
+        return super()._apply(fn, recurse)
+
+    def train(self, mode: bool = True) -> "ClassifierDistiller":
+        super().train(mode)
+        if self.teacher is not None:
+            self.teacher.eval()
+        return self
+
+    def _prepare(self, inputs: Tensor) -> Tensor:
+        return inputs.contiguous(memory_format=torch.channels_last) if self.channels_last else inputs
+
+    def forward(self, inputs: Tensor, data_samples: Optional[Tensor] = None, mode: str = "tensor"):
+        """``inputs`` ``(B, 3, H, W)`` normalised images; ``data_samples`` ``(B,)`` class indices.
+
+        Modes: ``"loss"`` -> dict of losses; ``"predict"`` -> list of per-image dicts with
+        ``scores`` ``(K,)`` and ``gt_label``; ``"tensor"`` -> student logits ``(B, K)``.
+        """
+        inputs = self._prepare(inputs)
+        if mode == "loss":
+            return self.loss(inputs, data_samples)
+        if mode == "predict":
+            return self.predictions(self.student(inputs), data_samples)
+        if mode == "tensor":
+            return self.student(inputs)
+        raise NSTDetError(f"unknown forward mode {mode!r}; choose one of 'loss', 'predict', 'tensor'")
+
+    @staticmethod
+    def predictions(logits: Tensor, labels: Optional[Tensor]) -> list[dict]:
+        scores = logits.detach().float().softmax(1)
+        return [dict(scores=s, gt_label=None if labels is None else labels[i]) for i, s in enumerate(scores)]
+
+    @torch.no_grad()
+    def teacher_predict(self, inputs: Tensor, labels: Optional[Tensor] = None) -> list[dict]:
+        """Teacher predictions in the ``"predict"`` format (for its one-off accuracy)."""
+        return self.predictions(self.teacher(self._prepare(inputs)), labels)
+
+    def loss(self, inputs: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        teacher_logits, teacher_features, student_features = None, [], []
+        if self.teacher is not None:
+            with torch.no_grad(), self.teacher_taps or nullcontext():
+                teacher_logits = self.teacher(inputs)
+                if self.teacher_taps:
+                    teacher_features = self.teacher_taps.pop_all()
+        with self.student_taps or nullcontext():
+            logits = self.student(inputs)
+            if self.student_taps:
+                student_features = self.student_taps.pop_all()
+        losses = {"loss_cls": F.cross_entropy(logits.float(), labels)}
+        for (s_tap, _), s_feat, t_feat in zip(self.tap_pairs, student_features, teacher_features):
+            losses[tap_loss_name(s_tap)] = self.nst_loss(s_feat, t_feat)
+        if self.kd_loss is not None:
+            losses["loss_kd"] = self.kd_loss(logits, teacher_logits)
+        return losses
+
+    def backbone_state_dict(self) -> dict[str, Tensor]:
+        """The student without its classifier head, in torchvision/mmdet key layout."""
+        return {k: v for k, v in self.student.state_dict().items() if not k.startswith("fc.")}
+

@@ -1,0 +1,144 @@
+"""What the training tools share: mmdet-style flags, config merging, and one-line user errors."""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from mmengine.config import Config, DictAction
+
+from nst_det.utils.errors import NSTDetError
+
+
+def add_train_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The flags of mmdet's ``tools/train.py``."""
+    parser.add_argument("config", help="config file")
+    parser.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")
+    parser.add_argument("--resume", nargs="?", type=str, const="auto",
+                        help="resume from a checkpoint path, or with no value (or 'auto') from the "
+                             "latest complete checkpoint in the work dir")
+    parser.add_argument("--amp", action="store_true", help="automatic mixed precision (GPU)")
+    parser.add_argument("--deterministic", action="store_true",
+                        help="deterministic algorithms (randomness.deterministic=True) for reproducible runs")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
+                        help="override config entries, e.g. model.teacher.checkpoint=PATH")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none",
+                        help="job launcher; 'pytorch' under torchrun")
+    parser.add_argument("--local-rank", "--local_rank", type=int, default=0)
+    return parser
+
+
+def load_train_config(args: argparse.Namespace) -> Config:
+    """Read ``args.config``, apply the flags as mmdet's ``tools/train.py`` does, and preflight it."""
+    if "LOCAL_RANK" not in os.environ:
+        os.environ["LOCAL_RANK"] = str(args.local_rank)
+    config_path = Path(args.config)
+    if not config_path.is_file():
+        raise NSTDetError(f"config file {config_path} does not exist")
+    try:
+        cfg = Config.fromfile(str(config_path))
+    except Exception as exc:  # mmengine raises KeyError/SyntaxError/... deep inside its parser
+        raise NSTDetError(f"cannot read config {config_path}: {type(exc).__name__}: {exc}") from None
+    merge_options(cfg, args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.launcher != "none":
+        init_cpu_distributed(cfg, args.launcher)
+    cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / config_path.stem)
+    if args.amp:
+        import torch
+        if not torch.cuda.is_available():
+            raise NSTDetError("--amp needs a CUDA GPU (mmengine's AmpOptimWrapper); run without --amp on CPU")
+        cfg.optim_wrapper.type = "AmpOptimWrapper"
+        cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+    if args.deterministic:
+        cfg.setdefault("randomness", {})
+        cfg.randomness.deterministic = True
+        cfg.randomness.setdefault("seed", 0)
+    if args.resume == "auto":
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        if not Path(args.resume).is_file():
+            raise NSTDetError(f"--resume {args.resume}: no such checkpoint file")
+        cfg.resume, cfg.load_from = True, args.resume
+    check_work_dir(cfg.work_dir)
+    return cfg
+
+
+def init_cpu_distributed(cfg: Config, launcher: str) -> None:
+    """Without a GPU, start a gloo process group before the Runner does.
+
+    mmengine 0.10.7's pytorch launcher calls ``torch.cuda.set_device`` unconditionally; the Runner
+    skips its own initialisation when a process group already exists. DDP wraps CPU modules
+    without ``device_ids``.
+    """
+    import torch
+    import torch.distributed as dist
+
+    if torch.cuda.is_available():
+        return
+    if launcher != "pytorch":
+        raise NSTDetError(f"--launcher {launcher} needs GPUs; on CPU use --launcher pytorch under torchrun")
+    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
+        raise NSTDetError("--launcher pytorch expects to run under torchrun (RANK and WORLD_SIZE are not set)")
+    cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
+    # mmengine's default DDP wrapper passes device_ids=[LOCAL_RANK], which CPU modules refuse
+    wrapper = cfg.get("model_wrapper_cfg") or dict(type="MMDistributedDataParallel", broadcast_buffers=False,
+                                                   find_unused_parameters=cfg.get("find_unused_parameters", False))
+    wrapper["device_ids"] = None
+    cfg.model_wrapper_cfg = wrapper
+    if not dist.is_initialized():
+        dist.init_process_group(backend="gloo")
+
+
+def _replace_prefix(node: Any, old: str, new: str) -> Any:
+    if isinstance(node, str):
+        return new + node[len(old):] if node.startswith(old) else node
+    if isinstance(node, dict):
+        return type(node)({k: _replace_prefix(v, old, new) for k, v in node.items()})
+    if isinstance(node, (list, tuple)):
+        return type(node)(_replace_prefix(v, old, new) for v in node)
+    return node
+
+
+def merge_options(cfg: Config, options: dict) -> None:
+    """``cfg.merge_from_dict(options)``, where a top-level path variable also moves what was built from it.
+
+    Configs keep each data root and checkpoint in one top-level variable (``data_root = 'data/coco/'``)
+    and build nested paths from it when the file is read. ``--cfg-options data_root=/x/coco/``
+    would change only the variable; here every string in the config that started with the old value
+    is rewritten to start with the new one.
+    """
+    moved = {k: (cfg[k], v) for k, v in options.items()
+             if "." not in k and isinstance(cfg.get(k), str) and cfg.get(k) and isinstance(v, str)}
+    cfg.merge_from_dict(options)
+    for key, (old, new) in moved.items():
+        for name in list(cfg.keys()):
+            if name != key:
+                cfg[name] = _replace_prefix(cfg[name], old, new)
+
+
+def check_work_dir(work_dir: str) -> None:
+    """Fail before training if the work dir cannot be created or written."""
+    path = Path(work_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write_test_{os.getpid()}"
+        probe.write_bytes(b"\0" * 4096)
+        probe.unlink()
+    except OSError as exc:
+        raise NSTDetError(f"work dir {path} is not writable: {exc.strerror or exc}") from None
+
+
+def run_cli(main: Callable[[Optional[list[str]]], int], argv: Optional[list[str]] = None) -> int:
+    """Run a tool's ``main``; a user-facing :class:`NSTDetError` becomes one line on stderr and exit 1."""
+    try:
+        return main(argv)
+    except NSTDetError as exc:
+        # errors raised in DataLoader workers arrive wrapped with the worker's traceback: keep the last line
+        lines = [line for line in str(exc).strip().splitlines() if line.strip()]
+        message = re.sub(r"^[\w.]*(NSTDetError|InvalidInputError): ", "", lines[-1] if lines else "")
+        print(f"error: {message or type(exc).__name__}", file=sys.stderr)
+        return 1

@@ -1,0 +1,153 @@
+"""ImageNet stage end to end through tools/pretrain_backbone.py on tiny generated data."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+
+from nst_det.data import make_classification_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOL = str(ROOT / "tools" / "pretrain_backbone.py")
+NST_CONFIG = str(ROOT / "configs" / "pretrain" / "demo_nst_r50_r18.py")
+BASELINE_CONFIG = str(ROOT / "configs" / "pretrain" / "demo_baseline_r18.py")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def tiny_data(tmp_path_factory) -> Path:
+    """20 train / 10 val images of the 5 demo classes, 40 px."""
+    root = tmp_path_factory.mktemp("data") / "imagenet"
+    make_classification_dataset(root, train_per_class=4, val_per_class=2, image_size=40, seed=3)
+    return root
+
+
+@pytest.fixture(scope="module")
+def teacher_file(tmp_path_factory) -> Path:
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("teacher") / "resnet34.pth"
+    torch.save(torchvision.models.resnet34(num_classes=5).state_dict(), path)
+    return path
+
+
+def tiny_options(data_root: Path, epochs: int = 2) -> list[str]:
+    return [
+        f"data_root={data_root}/", f"train_cfg.max_epochs={epochs}", "train_cfg.val_interval=1",
+        "train_dataloader.batch_size=4", "train_dataloader.num_workers=0", "train_dataloader.persistent_workers=False",
+        "val_dataloader.num_workers=0", "val_dataloader.persistent_workers=False",
+        "train_dataloader.dataset.crop_size=32", "val_dataloader.dataset.crop_size=32",
+        "val_dataloader.dataset.resize_size=36", "default_hooks.logger.interval=1",
+        "default_hooks.checkpoint.interval=1", "default_hooks.checkpoint.max_keep_ckpts=3",
+    ]
+
+
+def run_tool(args: list[str], tool: str = TOOL, launcher: list[str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    cmd = (launcher or [sys.executable]) + [tool, *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_nst_distillation_runs_and_exports_a_backbone_mmdet_loads(tmp_path, tiny_data, teacher_file):
+    from mmdet.models.backbones import ResNet
+
+    work = tmp_path / "work"
+    result = run_tool([NST_CONFIG, "--work-dir", str(work), "--cfg-options", *tiny_options(tiny_data),
+                       f"teacher_checkpoint={teacher_file}", "model.teacher.arch=resnet34",
+                       "model.kd_loss.type=KDLoss"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    # every term is logged separately, and the teacher's accuracy once
+    assert re.search(r"loss_cls: [\d.]+\s+loss_nst_layer4_1_relu_in: [\d.]+\s+loss_kd: [\d.]+", log), log[-2000:]
+    assert "teacher accuracy on val: teacher/top1" in log
+
+    backbone = work / "backbone_resnet18.pth"
+    info = json.loads(backbone.with_suffix(".json").read_text())
+    assert info["arch"] == "resnet18" and info["epochs"] == 2 and info["iters"] == 10
+    assert info["taps"] == [["layer4.1.relu:input", "layer4.2.relu:input"]]
+    assert info["nst"] == {"kernel": "poly", "loss_weight": 50.0}
+    assert info["teacher"] == {"arch": "resnet34", "checkpoint": str(teacher_file)}
+    assert set(info["val"]) == {"accuracy/top1", "accuracy/top5"}
+
+    exported = torch.load(backbone, weights_only=True)
+    model = ResNet(depth=18, init_cfg=dict(type="Pretrained", checkpoint=str(backbone)))
+    model.init_weights()
+    assert set(model.state_dict()) == set(exported)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in exported.items())
+
+    # the training checkpoint is plain data, and tools/export_backbone.py reproduces the export
+    checkpoint = torch.load(work / "epoch_2.pth", weights_only=True)
+    assert not any(k.startswith("teacher") for k in checkpoint["state_dict"])
+    again = tmp_path / "again.pth"
+    result = run_tool([str(work / "epoch_2.pth"), str(again)], tool=str(ROOT / "tools" / "export_backbone.py"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    reexported = torch.load(again, weights_only=True)
+    assert set(reexported) == set(exported) and all(torch.equal(reexported[k], v) for k, v in exported.items())
+
+
+def test_resume_continues_at_the_right_iteration(tmp_path, tiny_data):
+    work = tmp_path / "work"
+    first = run_tool([BASELINE_CONFIG, "--work-dir", str(work), "--cfg-options", *tiny_options(tiny_data, epochs=1)])
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert (work / "last_checkpoint").read_text().strip().endswith("epoch_1.pth")
+
+    second = run_tool([BASELINE_CONFIG, "--work-dir", str(work), "--resume",
+                       "--cfg-options", *tiny_options(tiny_data, epochs=2)])
+    assert second.returncode == 0, second.stderr[-2000:]
+    log = second.stdout + second.stderr
+    assert "resumed epoch: 1, iter: 5" in log
+    assert "Epoch(train) [1]" not in log and "Epoch(train) [2][5/5]" in log
+    checkpoint = torch.load(work / "epoch_2.pth", weights_only=True)
+    assert checkpoint["meta"]["epoch"] == 2 and checkpoint["meta"]["iter"] == 10
+    # the schedulers continued from where they were (per-iteration warm-up counted 10 steps)
+    warmup = checkpoint["param_schedulers"][0]
+    assert warmup["last_step"] == 10 or warmup.get("_step_count") == 11
+
+
+def test_two_processes_under_torchrun(tmp_path, tiny_data):
+    work = tmp_path / "work"
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29531"]
+    result = run_tool([BASELINE_CONFIG, "--launcher", "pytorch", "--work-dir", str(work),
+                       "--cfg-options", *tiny_options(tiny_data, epochs=1)], launcher=launcher)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    log = result.stdout + result.stderr
+    assert "Distributed launcher: pytorch" in log and "Distributed training: True" in log
+    assert "backend" not in log or "gloo" in log
+    # 20 images over 2 ranks x batch 4: 3 iterations per epoch on each rank
+    assert "Epoch(train) [1][3/3]" in log
+    assert sorted(p.name for p in work.glob("*.pth")) == ["backbone_resnet18.pth", "classifier_resnet18.pth", "epoch_1.pth"]
+    torch.load(work / "epoch_1.pth", weights_only=True)
+
+
+@pytest.mark.parametrize("problem, expected", [
+    ("missing_data", r"error: dataset folder .*/nowhere/train does not exist \(expected .*\)"),
+    ("corrupt_image", r"error: cannot decode image .*/train/circle/circle_00001\.JPEG: .+"),
+    ("missing_teacher", r"error: teacher checkpoint .*/no_teacher\.pth does not exist"),
+    ("missing_config", r"error: config file .*/nope\.py does not exist"),
+])
+def test_bad_input_gives_one_clear_line(tmp_path, tiny_data, problem, expected):
+    data_root = tiny_data
+    config, extra = BASELINE_CONFIG, []
+    if problem == "missing_data":
+        data_root = tmp_path / "nowhere"
+    elif problem == "corrupt_image":
+        data_root = tmp_path / "imagenet"
+        make_classification_dataset(data_root, train_per_class=4, val_per_class=2, image_size=40, seed=3)
+        image = data_root / "train" / "circle" / "circle_00001.JPEG"
+        image.write_bytes(image.read_bytes()[:200])  # truncated JPEG
+    elif problem == "missing_teacher":
+        config, extra = NST_CONFIG, [f"teacher_checkpoint={tmp_path}/no_teacher.pth"]
+    elif problem == "missing_config":
+        config = str(tmp_path / "nope.py")
+    result = run_tool([config, "--work-dir", str(tmp_path / "work"), "--cfg-options",
+                       *tiny_options(data_root), *extra])
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(expected, last_line), result.stderr[-2000:]
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,32 @@
+"""ImageNet stage: distill a student ResNet from a frozen teacher with CE + λ·NST (+ KD).
+
+    python tools/pretrain_backbone.py configs/pretrain/nst_r101_r18_imagenet.py \\
+        --cfg-options data_root=/data/imagenet/ teacher_checkpoint=/ckpt/resnet101.pth
+    torchrun --nproc_per_node=8 tools/pretrain_backbone.py CONFIG --launcher pytorch
+
+Logs (with ETA), checkpoints and resume come from mmengine's Runner. At the end the student
+backbone is exported to ``<work_dir>/backbone_<arch>.pth`` (+ ``.json``) for MMDetection.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional
+
+from mmengine.runner import Runner
+
+import nst_det  # noqa: F401  (registers models, datasets, hooks, metrics)
+from nst_det.utils.cli import add_train_args, load_train_config, run_cli
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = add_train_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
+    args = parser.parse_args(argv)
+    cfg = load_train_config(args)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
