@@ -16,7 +16,7 @@ from nst_det.data import make_classification_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = str(ROOT / "tools" / "pretrain_backbone.py")
-NST_CONFIG = str(ROOT / "configs" / "pretrain" / "demo_nst_r50_r18.py")
+NST_CONFIG = str(ROOT / "configs" / "pretrain" / "demo_nst_r34_r18.py")
 BASELINE_CONFIG = str(ROOT / "configs" / "pretrain" / "demo_baseline_r18.py")
 pytestmark = pytest.mark.slow
 
