@@ -151,3 +151,37 @@ def test_bad_input_gives_one_clear_line(tmp_path, tiny_data, problem, expected):
     last_line = result.stderr.strip().splitlines()[-1]
     assert re.fullmatch(expected, last_line), result.stderr[-2000:]
     assert "Traceback" not in result.stderr
+
+
+def test_non_finite_loss_stops_naming_iteration_and_term(tmp_path, tiny_data):
+    work = tmp_path / "work"
+    first = run_tool([BASELINE_CONFIG, "--work-dir", str(work), "--cfg-options", *tiny_options(tiny_data, epochs=1)])
+    assert first.returncode == 0, first.stderr[-2000:]
+    good = (work / "epoch_1.pth").read_bytes()
+    # continue from it with an absurd learning rate: the loss overflows within a few iterations
+    result = run_tool([BASELINE_CONFIG, "--work-dir", str(work), "--cfg-options", *tiny_options(tiny_data, epochs=3),
+                       f"load_from={work / 'epoch_1.pth'}", "optim_wrapper.optimizer.lr=1e30", "param_scheduler=[]"])
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(r"error: loss\w* is (nan|inf|-inf) at iteration \d+ \(epoch 1\); training stopped\. "
+                        r"Last good checkpoint: .*epoch_1\.pth", last_line), result.stderr[-2000:]
+    assert sorted(p.name for p in work.glob("epoch_*.pth")) == ["epoch_1.pth"]
+    assert (work / "epoch_1.pth").read_bytes() == good
+
+
+def test_malicious_resume_checkpoint_is_refused_before_anything_runs(tmp_path, tiny_data):
+    target = tmp_path / "pwned"
+    evil = tmp_path / "evil.pth"
+    with open(evil, "wb") as f:
+        f.write(b"\x80\x04" + b"cbuiltins\nopen\n" + pickle_open_call(str(target)))
+    result = run_tool([BASELINE_CONFIG, "--work-dir", str(tmp_path / "work"), "--resume", str(evil),
+                       "--cfg-options", *tiny_options(tiny_data)])
+    assert result.returncode == 1
+    assert re.fullmatch(r"error: resume checkpoint .*evil\.pth holds more than plain tensors and containers; "
+                        r"refusing to unpickle it.*", result.stderr.strip().splitlines()[-1]), result.stderr[-2000:]
+    assert not target.exists()
+
+
+def pickle_open_call(path: str) -> bytes:
+    """Protocol-0 pickle ops calling ``open(path, 'w')`` (after the GLOBAL opcode)."""
+    return f"(V{path}\nVw\ntR.".encode()

@@ -64,7 +64,26 @@ def load_train_config(args: argparse.Namespace) -> Config:
             raise NSTDetError(f"--resume {args.resume}: no such checkpoint file")
         cfg.resume, cfg.load_from = True, args.resume
     check_work_dir(cfg.work_dir)
+    check_checkpoints(cfg)
     return cfg
+
+
+def check_checkpoints(cfg: Config) -> None:
+    """Read the checkpoint a run will resume or start from with the weights-only loader first.
+
+    mmengine would fail deep inside ``torch.load``; this fails with one line naming the file, and
+    never unpickles anything but tensors and containers.
+    """
+    from mmengine.runner import find_latest_checkpoint
+
+    from nst_det.utils.checkpoint import safe_load
+
+    path, what = cfg.get("load_from"), "load_from checkpoint"
+    if cfg.get("resume"):
+        what = "resume checkpoint"
+        path = path or find_latest_checkpoint(cfg.work_dir)
+    if path:
+        safe_load(path, what=what)
 
 
 def init_cpu_distributed(cfg: Config, launcher: str) -> None:
