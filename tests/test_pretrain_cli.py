@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -14,19 +12,9 @@ import torchvision
 
 from nst_det.data import make_classification_dataset
 
-ROOT = Path(__file__).resolve().parents[1]
-TOOL = str(ROOT / "tools" / "pretrain_backbone.py")
-NST_CONFIG = str(ROOT / "configs" / "pretrain" / "demo_nst_r34_r18.py")
-BASELINE_CONFIG = str(ROOT / "configs" / "pretrain" / "demo_baseline_r18.py")
+from conftest import BASELINE_CONFIG, NST_CONFIG, ROOT, run_tool, tiny_options
+
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory) -> Path:
-    """20 train / 10 val images of the 5 demo classes, 40 px."""
-    root = tmp_path_factory.mktemp("data") / "imagenet"
-    make_classification_dataset(root, train_per_class=4, val_per_class=2, image_size=40, seed=3)
-    return root
 
 
 @pytest.fixture(scope="module")
@@ -35,23 +23,6 @@ def teacher_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("teacher") / "resnet34.pth"
     torch.save(torchvision.models.resnet34(num_classes=5).state_dict(), path)
     return path
-
-
-def tiny_options(data_root: Path, epochs: int = 2) -> list[str]:
-    return [
-        f"data_root={data_root}/", f"train_cfg.max_epochs={epochs}", "train_cfg.val_interval=1",
-        "train_dataloader.batch_size=4", "train_dataloader.num_workers=0", "train_dataloader.persistent_workers=False",
-        "val_dataloader.num_workers=0", "val_dataloader.persistent_workers=False",
-        "train_dataloader.dataset.crop_size=32", "val_dataloader.dataset.crop_size=32",
-        "val_dataloader.dataset.resize_size=36", "default_hooks.logger.interval=1",
-        "default_hooks.checkpoint.interval=1", "default_hooks.checkpoint.max_keep_ckpts=3",
-    ]
-
-
-def run_tool(args: list[str], tool: str = TOOL, launcher: list[str] | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    cmd = (launcher or [sys.executable]) + [tool, *args]
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
 def test_nst_distillation_runs_and_exports_a_backbone_mmdet_loads(tmp_path, tiny_data, teacher_file):

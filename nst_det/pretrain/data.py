@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional, Union
 
 import torch
+from mmengine.dataset import DefaultSampler
 from mmengine.logging import print_log
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision import transforms
 
-from nst_det.registry import DATASETS
+from nst_det.registry import DATA_SAMPLERS, DATASETS
 from nst_det.utils.errors import NSTDetError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -55,6 +56,19 @@ def scan_image_folder(split_dir: Path) -> tuple[list[str], list[tuple[Path, int]
     return classes, samples
 
 
+@DATA_SAMPLERS.register_module()
+class SeededSampler(DefaultSampler):
+    """mmengine's ``DefaultSampler`` that also hands each index its ``(seed, epoch)``.
+
+    Datasets that accept ``(index, seed, epoch)`` draw their augmentation from a generator seeded
+    by those three numbers, so an image's crop and flip depend neither on the number of workers
+    nor on whether the run was interrupted and resumed.
+    """
+
+    def __iter__(self) -> Iterator[tuple[int, int, int]]:
+        return ((index, self.seed, self.epoch) for index in super().__iter__())
+
+
 @DATASETS.register_module()
 class ImageFolderDataset(Dataset):
     """Classification samples from the ImageNet folder layout.
@@ -70,7 +84,9 @@ class ImageFolderDataset(Dataset):
         skip_corrupt: replace an undecodable image by the next one and count it, instead of
             raising; each skip is logged with the file name.
 
-    Each item is ``dict(inputs=(3, crop, crop) uint8 tensor, data_samples=class index)``.
+    Each item is ``dict(inputs=(3, crop, crop) uint8 tensor, data_samples=class index)``. Items are
+    addressed by index, or by ``(index, seed, epoch)`` from :class:`SeededSampler`, which makes
+    the augmentation a function of those numbers alone.
     """
 
     def __init__(self, data_root: str, split: str = "train", crop_size: int = 224, resize_size: int = 256,
@@ -100,7 +116,15 @@ class ImageFolderDataset(Dataset):
         except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
             raise NSTDetError(f"cannot decode image {path}: {exc}") from None
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, item: Union[int, tuple[int, int, int]]) -> dict:
+        if isinstance(item, tuple):
+            index, seed, epoch = item
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(hash((seed, epoch, index)) & 0x7FFF_FFFF_FFFF_FFFF)
+                return self._load(index)
+        return self._load(item)
+
+    def _load(self, index: int) -> dict:
         for attempt in range(len(self.samples)):
             path, label = self.samples[(index + attempt) % len(self.samples)]
             try:

@@ -7,7 +7,7 @@ train_dataloader = dict(
     num_workers=8,
     pin_memory=True,
     persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
+    sampler=dict(type='SeededSampler', shuffle=True),   # augmentation seeded by (seed, epoch, index)
     collate_fn=dict(type='default_collate'),
     dataset=dict(type='ImageFolderDataset', data_root=data_root, split='train', crop_size=224),
 )
