@@ -10,6 +10,8 @@ import pytest
 
 from nst_det.data import make_classification_dataset
 
+pytest_plugins = ["det_fixtures"]  # detection fixtures (det_data, weight_files)
+
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAIN_TOOL = str(ROOT / "tools" / "pretrain_backbone.py")
 NST_CONFIG = str(ROOT / "configs" / "pretrain" / "demo_nst_r34_r18.py")

@@ -146,8 +146,6 @@ def _poly_spatial_d2(s: Tensor, t: Tensor, constant: float) -> Tensor:
 
 def _poly_channel(s: Tensor, t: Tensor, degree: int, constant: float) -> Tensor:
     """The three kernel sums through ``(B, C, C)`` Grams, kernel (a·b + c)^d applied elementwise."""
-    cs, ct = s.shape[1], t.shape[1]
-
     def kernel_mean(gram: Tensor) -> Tensor:
         return (gram + constant).pow(degree).mean((1, 2)) if constant else gram.pow(degree).mean((1, 2))
 

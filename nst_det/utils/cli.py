@@ -6,7 +6,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Union
 
 from mmengine.config import Config, DictAction
 
@@ -36,13 +36,7 @@ def load_train_config(args: argparse.Namespace) -> Config:
     if "LOCAL_RANK" not in os.environ:
         os.environ["LOCAL_RANK"] = str(args.local_rank)
     config_path = Path(args.config)
-    if not config_path.is_file():
-        raise NSTDetError(f"config file {config_path} does not exist")
-    try:
-        cfg = Config.fromfile(str(config_path))
-    except Exception as exc:  # mmengine raises KeyError/SyntaxError/... deep inside its parser
-        raise NSTDetError(f"cannot read config {config_path}: {type(exc).__name__}: {exc}") from None
-    merge_options(cfg, args.cfg_options)
+    cfg = read_config(config_path, args.cfg_options)
     cfg.launcher = args.launcher
     if args.launcher != "none":
         init_cpu_distributed(cfg, args.launcher)
@@ -65,6 +59,19 @@ def load_train_config(args: argparse.Namespace) -> Config:
         cfg.resume, cfg.load_from = True, args.resume
     check_work_dir(cfg.work_dir)
     check_checkpoints(cfg)
+    return cfg
+
+
+def read_config(path: Union[str, Path], options: dict) -> Config:
+    """Read a config file and apply ``--cfg-options`` (see :func:`merge_options`); one-line errors."""
+    path = Path(path)
+    if not path.is_file():
+        raise NSTDetError(f"config file {path} does not exist")
+    try:
+        cfg = Config.fromfile(str(path))
+    except Exception as exc:  # mmengine raises KeyError/SyntaxError/... deep inside its parser
+        raise NSTDetError(f"cannot read config {path}: {type(exc).__name__}: {exc}") from None
+    merge_options(cfg, options)
     return cfg
 
 
@@ -95,6 +102,7 @@ def init_cpu_distributed(cfg: Config, launcher: str) -> None:
     """
     import torch
     import torch.distributed as dist
+    from mmengine.logging import print_log
 
     if torch.cuda.is_available():
         return
@@ -110,6 +118,8 @@ def init_cpu_distributed(cfg: Config, launcher: str) -> None:
     cfg.model_wrapper_cfg = wrapper
     if not dist.is_initialized():
         dist.init_process_group(backend="gloo")
+    print_log(f"no CUDA device: rank {dist.get_rank()} of {dist.get_world_size()} runs on CPU over gloo",
+              logger="current")
 
 
 def _replace_prefix(node: Any, old: str, new: str) -> Any:

@@ -1,0 +1,11 @@
+# What every detection config adds to a stock mmdet config. Only keys that mmdet's
+# default_runtime.py does not define, so this file is a sibling base of any stock config:
+#     _base_ = ['mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py', './_base_/det_runtime.py']
+# Configs also set default_hooks.checkpoint.backend_args=dict(backend='atomic_local') themselves
+# (default_hooks exists in the stock runtime, so it cannot be defined in a sibling base).
+custom_imports = dict(imports=['nst_det'], allow_failed_imports=False)
+custom_hooks = [
+    dict(type='NonFiniteLossHook'),    # NaN/Inf loss: stop, name the term, keep the last good checkpoint
+    dict(type='PlainCheckpointHook'),  # checkpoints load with torch.load(weights_only=True)
+    dict(type='BackboneCheckHook'),    # stop if the backbone file does not cover the backbone
+]

@@ -1,0 +1,209 @@
+"""Up-front checks of the VOC / COCO datasets a config names, with errors that name the file.
+
+mmdet's ``VOCDataset`` and ``CocoDataset`` load the data themselves (no custom dataset class); on
+bad input they fail deep inside a DataLoader worker, or not at all (a box outside the image is
+silently kept). :func:`check_datasets` walks the dataset configs of a run before the Runner is
+built, follows dataset wrappers (``RepeatDataset``, ``ConcatDataset``, ...), and raises one
+:class:`NSTDetError` for the first problem: a missing folder or file, malformed XML or JSON, a box
+outside its image, or a missing image.
+"""
+from __future__ import annotations
+
+import json
+import os.path as osp
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Iterator, Optional, Sequence
+
+from mmdet.datasets import CocoDataset, XMLDataset
+from mmengine.config import Config
+from PIL import Image
+
+from nst_det.registry import DATASETS
+from nst_det.utils.errors import NSTDetError
+
+BOX_TOLERANCE = 1.0  # pixels a COCO box may exceed its image (float round-off in real annotations)
+_WRAPPED = ("dataset", "datasets")
+
+
+def _leaf_datasets(dataset_cfg: dict, where: str) -> Iterator[tuple[dict, str]]:
+    """Yield ``(dataset config, where)`` for every dataset inside wrappers."""
+    for key in _WRAPPED:
+        inner = dataset_cfg.get(key)
+        if isinstance(inner, dict):
+            yield from _leaf_datasets(inner, f"{where}.{key}")
+            return
+        if isinstance(inner, (list, tuple)):
+            for i, sub in enumerate(inner):
+                yield from _leaf_datasets(sub, f"{where}.{key}[{i}]")
+            return
+    yield dataset_cfg, where
+
+
+def _join(data_root: str, path: str) -> str:
+    return path if not data_root or osp.isabs(path) else osp.join(data_root, path)
+
+
+def _require(path: str, kind: str, where: str) -> None:
+    exists = osp.isdir(path) if kind == "folder" else osp.isfile(path)
+    if not exists:
+        raise NSTDetError(f"{kind} {path} does not exist ({where}); set the data root in the config "
+                          "or with --cfg-options data_root=...")
+
+
+# ----------------------------------------------------------------------------- VOC
+def _number(node: ET.Element, tag: str, path: str) -> float:
+    text = node.findtext(tag)
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        raise NSTDetError(f"{path}: malformed annotation, <{tag}> is {text!r}, not a number") from None
+
+
+def check_voc_annotation(xml_path: str, img_path: str, classes: Sequence[str]) -> int:
+    """Check one VOC XML file and its image; returns the number of objects of ``classes``."""
+    try:
+        root = ET.parse(xml_path).getroot()
+    except ET.ParseError as exc:
+        raise NSTDetError(f"{xml_path}: malformed XML ({exc})") from None
+    except OSError as exc:
+        raise NSTDetError(f"{xml_path}: cannot read annotation ({exc.strerror or exc})") from None
+    if not osp.isfile(img_path):
+        raise NSTDetError(f"image file {img_path} does not exist (listed by {xml_path})")
+    size = root.find("size")
+    if size is not None and size.find("width") is not None:
+        width, height = _number(size, "width", xml_path), _number(size, "height", xml_path)
+    else:  # mmdet reads the image then, so do we
+        try:
+            with Image.open(img_path) as image:
+                width, height = image.size
+        except OSError as exc:
+            raise NSTDetError(f"image file {img_path} cannot be read ({exc})") from None
+    count = 0
+    for obj in root.findall("object"):
+        name = obj.findtext("name")
+        if name not in classes:
+            continue  # mmdet's VOCDataset skips other classes
+        box = obj.find("bndbox")
+        if box is None:
+            raise NSTDetError(f"{xml_path}: malformed annotation, object {name!r} has no <bndbox>")
+        x0, y0, x1, y1 = (_number(box, tag, xml_path) for tag in ("xmin", "ymin", "xmax", "ymax"))
+        if not (0 <= x0 <= x1 <= width and 0 <= y0 <= y1 <= height):
+            raise NSTDetError(f"{xml_path}: box of {name!r} (xmin {x0:g}, ymin {y0:g}, xmax {x1:g}, "
+                              f"ymax {y1:g}) lies outside the {width:g}x{height:g} image")
+        count += 1
+    return count
+
+
+def check_voc(dataset_cfg: dict, where: str) -> str:
+    """Check an ``XMLDataset`` config (``VOCDataset``): list file, XML files, boxes, images."""
+    data_root = dataset_cfg.get("data_root") or ""
+    if data_root:
+        _require(data_root, "folder", where)
+    ann_file = _join(data_root, dataset_cfg.get("ann_file", ""))
+    sub_root = _join(data_root, (dataset_cfg.get("data_prefix") or {}).get("sub_data_root", ""))
+    _require(sub_root, "folder", where)
+    _require(ann_file, "file", where)
+    img_subdir = dataset_cfg.get("img_subdir", "JPEGImages")
+    ann_subdir = dataset_cfg.get("ann_subdir", "Annotations")
+    classes = _classes(dataset_cfg)
+    ids = [line.strip() for line in Path(ann_file).read_text().splitlines() if line.strip()]
+    if not ids:
+        raise NSTDetError(f"{ann_file} lists no images ({where})")
+    objects = sum(check_voc_annotation(osp.join(sub_root, ann_subdir, f"{i}.xml"),
+                                       osp.join(sub_root, img_subdir, f"{i}.jpg"), classes) for i in ids)
+    return f"{ann_file}: {len(ids)} images, {objects} objects"
+
+
+# ----------------------------------------------------------------------------- COCO
+def load_coco_json(path: str) -> dict:
+    """Read a COCO instances file; malformed JSON or missing sections raise an error naming it."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except json.JSONDecodeError as exc:
+        raise NSTDetError(f"{path}: malformed JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise NSTDetError(f"{path}: cannot read ({exc})") from None
+    if not isinstance(data, dict):
+        raise NSTDetError(f"{path}: malformed COCO annotations, the top level is not an object")
+    for key in ("images", "annotations", "categories"):
+        if not isinstance(data.get(key), list):
+            raise NSTDetError(f"{path}: malformed COCO annotations, no '{key}' list")
+    return data
+
+
+def check_coco(dataset_cfg: dict, where: str) -> str:
+    """Check a ``CocoDataset`` config: JSON, ids, boxes inside their images, image files."""
+    data_root = dataset_cfg.get("data_root") or ""
+    if data_root:
+        _require(data_root, "folder", where)
+    ann_file = _join(data_root, dataset_cfg.get("ann_file", ""))
+    _require(ann_file, "file", where)
+    img_root = _join(data_root, (dataset_cfg.get("data_prefix") or {}).get("img", ""))
+    _require(img_root, "folder", where)
+    data = load_coco_json(ann_file)
+    try:
+        images = {img["id"]: img for img in data["images"]}
+        categories = {cat["id"] for cat in data["categories"]}
+        for img in images.values():
+            if not osp.isfile(osp.join(img_root, img["file_name"])):
+                raise NSTDetError(f"image file {osp.join(img_root, img['file_name'])} does not exist "
+                                  f"(image id {img['id']} in {ann_file})")
+        for ann in data["annotations"]:
+            img = images.get(ann["image_id"])
+            if img is None:
+                raise NSTDetError(f"{ann_file}: annotation {ann['id']} refers to image id "
+                                  f"{ann['image_id']}, which is not in 'images'")
+            if ann["category_id"] not in categories:
+                raise NSTDetError(f"{ann_file}: annotation {ann['id']} has category id "
+                                  f"{ann['category_id']}, which is not in 'categories'")
+            x, y, w, h = (float(v) for v in ann["bbox"])
+            if (min(x, y) < -BOX_TOLERANCE or w < 0 or h < 0 or x + w > img["width"] + BOX_TOLERANCE
+                    or y + h > img["height"] + BOX_TOLERANCE):
+                raise NSTDetError(f"{ann_file}: box [x {x:g}, y {y:g}, w {w:g}, h {h:g}] of annotation "
+                                  f"{ann['id']} lies outside its {img['width']}x{img['height']} image "
+                                  f"{img['file_name']}")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise NSTDetError(f"{ann_file}: malformed COCO annotations ({type(exc).__name__}: {exc})") from None
+    return f"{ann_file}: {len(images)} images, {len(data['annotations'])} objects"
+
+
+# ----------------------------------------------------------------------------- entry points
+def _classes(dataset_cfg: dict) -> Sequence[str]:
+    metainfo = dataset_cfg.get("metainfo") or {}
+    if metainfo.get("classes"):
+        return tuple(metainfo["classes"])
+    return DATASETS.get(dataset_cfg["type"]).METAINFO["classes"]
+
+
+def check_dataset(dataset_cfg: dict, where: str = "dataset", seen: Optional[set] = None) -> list[str]:
+    """Check every VOC/COCO dataset inside ``dataset_cfg``; returns one summary line per dataset.
+
+    Datasets of other types are not checked; a dataset whose config is in ``seen`` is skipped
+    (``val_dataloader`` and ``test_dataloader`` often share one).
+    """
+    seen = set() if seen is None else seen
+    summaries = []
+    for leaf, leaf_where in _leaf_datasets(dataset_cfg, where):
+        key = repr(sorted((k, repr(v)) for k, v in leaf.items() if k != "pipeline"))
+        if key in seen:
+            continue
+        seen.add(key)
+        cls = DATASETS.get(leaf.get("type", "")) if isinstance(leaf.get("type"), str) else leaf.get("type")
+        if isinstance(cls, type) and issubclass(cls, XMLDataset):
+            summaries.append(check_voc(leaf, leaf_where))
+        elif isinstance(cls, type) and issubclass(cls, CocoDataset):
+            summaries.append(check_coco(leaf, leaf_where))
+    return summaries
+
+
+def check_datasets(cfg: Config, loaders: Sequence[str] = ("train_dataloader", "val_dataloader")) -> list[str]:
+    """Check the datasets of the named dataloaders of ``cfg`` (absent or ``None`` ones are skipped)."""
+    summaries: list[str] = []
+    seen: set = set()
+    for name in loaders:
+        loader: Optional[dict] = cfg.get(name)
+        if loader and loader.get("dataset"):
+            summaries += check_dataset(loader["dataset"], f"{name}.dataset", seen)
+    return summaries

@@ -1,0 +1,171 @@
+"""``NSTDistillDetector``: any mmdet detector trained with NST from a frozen teacher's FPN.
+
+    model = dict(
+        type='NSTDistillDetector',
+        student=dict(type='FasterRCNN', ...),                   # any mmdet detector config
+        teacher_cfg='configs/demo/faster_rcnn_r34_teacher_demo.py',   # path, 'mmdet::...', or dict
+        teacher_ckpt='work_dirs/faster_rcnn_r34_teacher_demo',        # a file, or a work dir
+        nst=dict(levels=('p2', 'p3', 'p4', 'p5', 'p6'), level_weights=None, warmup_iters=100,
+                 loss=dict(type='NSTLoss', kernel='poly', loss_weight=...)))
+
+How it is put together:
+
+* The student detector is built and its submodules (``backbone``, ``neck``, heads,
+  ``data_preprocessor``) become the distiller's own children under the same names, so
+  ``state_dict()``, ``parameters()`` and DDP see exactly the plain student: a checkpoint loads into
+  the student config with ``strict=True`` and no key edits. The student object itself is held as a
+  plain attribute; its methods (``loss``, ``predict``) run on those shared submodules.
+* The teacher is held as a plain attribute too (as mmdet's ``kd_one_stage.py`` does): frozen, always
+  in eval mode, run under ``no_grad``, absent from ``state_dict()``/``parameters()``/DDP, and moved
+  with the distiller by :meth:`_apply` (``.to()``, ``.cuda()``, ``.half()``).
+* The teacher receives the batch the student's data preprocessor produced; both must normalise
+  alike (checked at build time).
+* Forward hooks (:class:`~nst_det.taps.FeatureTaps`) on both necks capture the FPN levels of the
+  student's own training forward and of the teacher's ``extract_feat``; :meth:`loss` adds
+  ``loss_nst_<level>`` per distilled level. Level strides are measured at build time and must be
+  equal for teacher and student, so a mismatch is a build error rather than a shape error later.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Optional, Sequence, Union
+
+import torch
+from mmdet.models.detectors.base import BaseDetector
+from mmdet.structures import SampleList
+from mmengine.logging import MessageHub, print_log
+from torch import Tensor
+
+from nst_det.det.levels import check_same_levels, measure_levels, select_levels
+from nst_det.det.teacher import build_teacher, check_same_preprocessing
+from nst_det.registry import MODELS
+from nst_det.taps import FeatureTaps
+from nst_det.utils.errors import NSTDetError
+
+_PLAIN_ATTRIBUTES = ("student", "teacher")
+_NST_KEYS = {"levels", "level_weights", "loss", "warmup_iters", "student_tap", "teacher_tap"}
+
+
+@MODELS.register_module()
+class NSTDistillDetector(BaseDetector):
+    """A detector distilled with Neuron Selectivity Transfer on its FPN levels.
+
+    Args:
+        student: config of the detector to train (any mmdet detector with ``extract_feat``).
+        teacher_cfg: the teacher detector: a config path (``mmdet::`` package paths allowed), a
+            config dict with ``model``, or a model dict.
+        teacher_ckpt: the teacher's checkpoint; its backbone and neck weights must match exactly.
+        nst: NST settings:
+
+            * ``levels``: level names (``'p2'`` .. ``'p6'`` for strides 4 .. 64) or indices into the
+              tapped tuple; default all levels.
+            * ``level_weights``: one weight per level, ``{name: weight}``, or ``None`` (all 1).
+            * ``loss``: the loss config, default ``dict(type='NSTLoss', kernel='poly')``; its
+              ``loss_weight`` is λ, the loss is ``λ/2 · MMD²`` per level.
+            * ``warmup_iters``: ramp the NST losses linearly from ~0 to full over this many
+              iterations (0: no ramp). The iteration is the runner's (resume-safe).
+            * ``student_tap`` / ``teacher_tap``: the modules whose output tuples are the levels
+              (default ``'neck'``).
+        init_cfg: the distiller's own init config (normally ``None``).
+    """
+
+    def __init__(self, student: dict, teacher_cfg: Union[str, os.PathLike, dict],
+                 teacher_ckpt: Union[str, os.PathLike], nst: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        nst = dict(nst or {})
+        unknown = sorted(set(nst) - _NST_KEYS)
+        if unknown:
+            raise NSTDetError(f"NSTDistillDetector: unknown nst settings {unknown}; known: {sorted(_NST_KEYS)}")
+        student_model = MODELS.build(student)
+        super().__init__(data_preprocessor=student_model.data_preprocessor, init_cfg=init_cfg)
+        self.student = student_model
+        for name, child in student_model.named_children():
+            self.add_module(name, child)
+        self.teacher = build_teacher(teacher_cfg, teacher_ckpt)
+        check_same_preprocessing(self.student, self.teacher)
+
+        self.student_tap = nst.get("student_tap", "neck")
+        self.teacher_tap = nst.get("teacher_tap", "neck")
+        student_levels = measure_levels(self.student, self.student_tap)
+        check_same_levels(student_levels, measure_levels(self.teacher, self.teacher_tap), self.student_tap)
+        self.levels = select_levels(student_levels, nst.get("levels"), nst.get("level_weights"))
+        self.nst_loss = MODELS.build(nst.get("loss") or dict(type="NSTLoss", kernel="poly"))
+        self.warmup_iters = int(nst.get("warmup_iters", 0))
+        if self.warmup_iters < 0:
+            raise NSTDetError(f"nst.warmup_iters must be >= 0, got {self.warmup_iters}")
+        self._calls = 0  # loss() calls: the iteration when no runner publishes one
+        print_log(f"NSTDistillDetector: {type(self.student).__name__} student, "
+                  f"{type(self.teacher).__name__} teacher from {teacher_ckpt}; NST on "
+                  + ", ".join(f"{lv.name} (stride {lv.stride}, weight {w:g})" for lv, w in self.levels),
+                  logger="current")
+
+    # ------------------------------------------------------------------ plain attributes
+    def __setattr__(self, name: str, value: Any) -> None:
+        """``student`` and ``teacher`` are plain attributes, not submodules (see module docstring)."""
+        if name in _PLAIN_ATTRIBUTES:
+            object.__setattr__(self, name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def _apply(self, fn, *args, **kwargs):
+        """Move/cast the teacher along with the distiller (``to``, ``cuda``, ``half``, ...)."""
+        self.teacher._apply(fn, *args, **kwargs)
+        return super()._apply(fn, *args, **kwargs)
+
+    def train(self, mode: bool = True) -> "NSTDistillDetector":
+        """Set the student's mode; the teacher stays in eval mode."""
+        super().train(mode)
+        self.student.training = mode  # its submodules were set above; they are the distiller's
+        self.teacher.train(False)
+        return self
+
+    # ------------------------------------------------------------------ forward modes
+    def extract_feat(self, batch_inputs: Tensor) -> tuple[Tensor, ...]:
+        """The student's features, ``(B, 3, H, W)`` -> tuple of ``(B, C, H/s, W/s)``."""
+        return self.student.extract_feat(batch_inputs)
+
+    def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict[str, Tensor]:
+        """The student's losses plus ``loss_nst_<level>`` for each distilled level.
+
+        Args:
+            batch_inputs: ``(B, 3, H, W)``, preprocessed by the student's data preprocessor.
+            batch_data_samples: the batch's ``DetDataSample`` list.
+        """
+        with FeatureTaps(self.student, [self.student_tap], keep_tuple=True) as student_taps:
+            losses = self.student.loss(batch_inputs, batch_data_samples)
+            student_feats = student_taps[self.student_tap]
+        teacher_feats = self.teacher_features(batch_inputs)
+        factor = self.warmup_factor()
+        for level, weight in self.levels:
+            nst = self.nst_loss(student_feats[level.index], teacher_feats[level.index])
+            losses[f"loss_nst_{level.name}"] = nst * (weight * factor)
+        self._calls += 1
+        return losses
+
+    def teacher_features(self, batch_inputs: Tensor) -> Sequence[Tensor]:
+        """The teacher's tapped levels for ``batch_inputs``, computed without autograd."""
+        with torch.no_grad(), FeatureTaps(self.teacher, [self.teacher_tap], detach=True,
+                                          keep_tuple=True) as teacher_taps:
+            self.teacher.extract_feat(batch_inputs)
+            return teacher_taps[self.teacher_tap]
+
+    def warmup_factor(self) -> float:
+        """``min(1, (iter + 1) / warmup_iters)``; iter from mmengine's message hub when training."""
+        if not self.warmup_iters:
+            return 1.0
+        step = MessageHub.get_current_instance().get_info("iter")
+        step = self._calls if step is None else int(step)
+        return min(1.0, (step + 1) / self.warmup_iters)
+
+    def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList, rescale: bool = True) -> SampleList:
+        """The student's predictions alone."""
+        return self.student.predict(batch_inputs, batch_data_samples, rescale=rescale)
+
+    def _forward(self, batch_inputs: Tensor, batch_data_samples: Optional[SampleList] = None):
+        """The student's raw head outputs (``mode='tensor'``)."""
+        return self.student._forward(batch_inputs, batch_data_samples)
+
+    def extra_repr(self) -> str:
+        levels = ", ".join(f"{lv.name}: {w:g}" for lv, w in self.levels)
+        return (f"teacher={type(self.teacher).__name__} (frozen, not a submodule), levels={{{levels}}}, "
+                f"warmup_iters={self.warmup_iters}")

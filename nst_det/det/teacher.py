@@ -1,0 +1,115 @@
+"""The frozen teacher detector: config resolution, checked weight loading, and freezing.
+
+The distiller only runs the teacher's feature extractor (backbone + neck), so only those weights
+must be in the teacher checkpoint; they are checked key by key and shape by shape (no missing, no
+unexpected keys), which also catches a checkpoint of another architecture. Head weights in the
+file are ignored.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Union
+
+from mmengine.config import Config, ConfigDict
+from torch import nn
+
+from nst_det.det.weights import check_covers, load_weights, resolve_checkpoint
+from nst_det.registry import MODELS
+from nst_det.utils.errors import NSTDetError
+
+ConfigLike = Union[str, os.PathLike, dict]
+FEATURE_PARTS = ("backbone", "neck")
+
+
+def load_model_config(config: ConfigLike, what: str = "teacher config") -> ConfigDict:
+    """The ``model`` dict of a detector config.
+
+    Args:
+        config: a config file path (``'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'``
+            package paths included), a whole config dict (with ``model``), or a model dict.
+    """
+    if isinstance(config, (str, os.PathLike)):
+        path = str(config)
+        if "::" in path:
+            from mmengine.hub import get_config
+            try:
+                cfg = get_config(path)
+            except (FileNotFoundError, ModuleNotFoundError, ValueError) as exc:
+                raise NSTDetError(f"{what} {path} cannot be resolved: {exc}") from None
+        elif not Path(path).is_file():
+            raise NSTDetError(f"{what} {path} does not exist")
+        else:
+            cfg = Config.fromfile(path)
+        model = cfg.get("model")
+        if isinstance(model, dict):  # build in the config's scope even where no default scope is set
+            model.setdefault("_scope_", cfg.get("default_scope") or "mmdet")
+    elif isinstance(config, dict):
+        model = config.get("model", config)
+    else:
+        raise NSTDetError(f"{what} must be a path or a dict, got {type(config).__name__}")
+    if not isinstance(model, dict) or "type" not in model:
+        raise NSTDetError(f"{what} {config if not isinstance(config, dict) else ''} has no model "
+                          "dict with a 'type'".replace("  ", " "))
+    return ConfigDict(copy.deepcopy(dict(model)))
+
+
+def freeze(model: nn.Module) -> nn.Module:
+    """Eval mode and ``requires_grad=False`` for every parameter; returns ``model``."""
+    model.eval()
+    model.requires_grad_(False)
+    return model
+
+
+def build_teacher(config: ConfigLike, checkpoint: Union[str, os.PathLike]) -> nn.Module:
+    """Build the teacher detector, load its backbone and neck from ``checkpoint``, and freeze it.
+
+    ``checkpoint`` may be a training work dir (see :func:`~nst_det.det.weights.resolve_checkpoint`).
+
+    ``init_weights()`` is never called on the teacher, so its ``init_cfg`` (e.g. a
+    ``torchvision://`` backbone) is not downloaded or applied.
+
+    Raises:
+        NSTDetError: unreadable config/checkpoint, or a checkpoint whose backbone/neck keys or shapes
+            differ from the teacher config's (a checkpoint of another model).
+    """
+    teacher = MODELS.build(load_model_config(config))
+    checkpoint = resolve_checkpoint(checkpoint)
+    state_dict = load_weights(checkpoint, what="teacher checkpoint")
+    for part in FEATURE_PARTS:
+        module = getattr(teacher, part, None)
+        if module is None:
+            if part == "backbone":
+                raise NSTDetError(f"teacher {type(teacher).__name__} has no backbone")
+            continue
+        prefix = f"{part}."
+        weights = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+        if not weights:
+            raise NSTDetError(f"teacher checkpoint {checkpoint} has no '{prefix}*' keys: it is not a "
+                              f"checkpoint of a detector like the teacher config's "
+                              f"{type(teacher).__name__} (first keys: {list(state_dict)[:3]})")
+        check_covers(module, weights, f"teacher checkpoint ({part})", checkpoint, allow_unexpected=False)
+        module.load_state_dict(weights, strict=True)
+    return freeze(teacher)
+
+
+def preprocessing_of(model: nn.Module) -> dict:
+    """How a detector's data preprocessor normalises images (mean, std, channel swap)."""
+    pre = getattr(model, "data_preprocessor", None)
+    info = {"normalize": bool(getattr(pre, "_enable_normalize", False)),
+            "channel_swap": bool(getattr(pre, "_channel_conversion", False))}
+    if info["normalize"]:
+        info["mean"] = [round(float(v), 4) for v in pre.mean.flatten()]
+        info["std"] = [round(float(v), 4) for v in pre.std.flatten()]
+    return info
+
+
+def check_same_preprocessing(student: nn.Module, teacher: nn.Module) -> None:
+    """The teacher sees the student's preprocessed batch, so both must normalise alike."""
+    s, t = preprocessing_of(student), preprocessing_of(teacher)
+    if s != t:
+        raise NSTDetError(f"the teacher normalises images differently from the student (teacher {t}, "
+                          f"student {s}); the teacher is fed the student's preprocessed batch, so set "
+                          "the teacher config's data_preprocessor mean/std/bgr_to_rgb to the student's")
+

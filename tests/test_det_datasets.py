@@ -1,0 +1,118 @@
+"""Up-front dataset checks: every problem is one clear error naming the file."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from det_fixtures import DEMO, run_tool
+from mmengine.config import Config
+
+from nst_det.det.datasets import check_datasets
+from nst_det.utils.cli import merge_options
+from nst_det.utils.errors import NSTDetError
+
+VOC_CONFIG = DEMO / "faster_rcnn_baseline_demo.py"
+COCO_CONFIG = DEMO / "faster_rcnn_nst_demo_coco.py"
+LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
+
+
+@pytest.fixture
+def data(det_data, tmp_path) -> Path:
+    """A private copy of the tiny dataset, to break."""
+    return Path(shutil.copytree(det_data, tmp_path / "data"))
+
+
+def check(config: Path, data_root: Path) -> list[str]:
+    cfg = Config.fromfile(str(config))
+    merge_options(cfg, {"data_root": f"{data_root}/"})
+    return check_datasets(cfg, LOADERS)
+
+
+def voc(data: Path) -> Path:
+    return data / "VOCdevkit" / "VOC2007"
+
+
+def test_the_generated_data_passes_and_val_test_are_checked_once(data):
+    summaries = check(VOC_CONFIG, data / "VOCdevkit") + check(COCO_CONFIG, data / "coco")
+    assert len(summaries) == 4 and "trainval.txt: 4 images" in summaries[0]
+
+
+def test_a_missing_data_folder_names_it(tmp_path):
+    with pytest.raises(NSTDetError, match=f"folder {tmp_path}/nowhere/ does not exist .*data_root"):
+        check(VOC_CONFIG, tmp_path / "nowhere")
+
+
+def test_malformed_xml_names_the_file(data):
+    xml = voc(data) / "Annotations" / "trainval_00001.xml"
+    xml.write_text(xml.read_text()[:-30])
+    with pytest.raises(NSTDetError, match=f"{xml}: malformed XML"):
+        check(VOC_CONFIG, data / "VOCdevkit")
+
+
+def test_a_non_numeric_coordinate_names_the_file(data):
+    xml = voc(data) / "Annotations" / "test_00000.xml"
+    text = xml.read_text()
+    start = text.index("<xmin>") + len("<xmin>")
+    xml.write_text(text[:start] + "left" + text[text.index("</xmin>"):])
+    with pytest.raises(NSTDetError, match=f"{xml}: malformed annotation, <xmin> is 'left'"):
+        check(VOC_CONFIG, data / "VOCdevkit")
+
+
+def test_a_voc_box_outside_the_image_names_the_file(data):
+    xml = voc(data) / "Annotations" / "trainval_00002.xml"
+    text = xml.read_text()
+    start = text.index("<xmax>") + len("<xmax>")
+    xml.write_text(text[:start] + "500" + text[text.index("</xmax>"):])
+    with pytest.raises(NSTDetError, match=f"{xml}: box of .* xmax 500.* outside the 128x96 image"):
+        check(VOC_CONFIG, data / "VOCdevkit")
+
+
+def test_a_missing_voc_image_names_it(data):
+    image = voc(data) / "JPEGImages" / "trainval_00003.jpg"
+    image.unlink()
+    with pytest.raises(NSTDetError, match=f"image file {image} does not exist"):
+        check(VOC_CONFIG, data / "VOCdevkit")
+
+
+def test_bad_json_names_the_file(data):
+    ann = data / "coco" / "annotations" / "instances_val.json"
+    ann.write_text(ann.read_text().replace('"images"', '"images" ,,', 1))
+    with pytest.raises(NSTDetError, match=f"{ann}: malformed JSON \\(line"):
+        check(COCO_CONFIG, data / "coco")
+
+
+def test_coco_json_without_annotations_names_the_file(data):
+    ann = data / "coco" / "annotations" / "instances_train.json"
+    content = json.loads(ann.read_text())
+    del content["annotations"]
+    ann.write_text(json.dumps(content))
+    with pytest.raises(NSTDetError, match=f"{ann}: malformed COCO annotations, no 'annotations' list"):
+        check(COCO_CONFIG, data / "coco")
+
+
+def test_a_coco_box_outside_the_image_names_the_file(data):
+    ann = data / "coco" / "annotations" / "instances_train.json"
+    content = json.loads(ann.read_text())
+    content["annotations"][0]["bbox"] = [100, 10, 60, 20]
+    ann.write_text(json.dumps(content))
+    with pytest.raises(NSTDetError, match=f"{ann}: box \\[x 100, y 10, w 60, h 20\\] .* outside its 128x96 image"):
+        check(COCO_CONFIG, data / "coco")
+
+
+def test_a_missing_coco_image_names_it(data):
+    image = data / "coco" / "val" / "test_00001.jpg"
+    image.unlink()
+    with pytest.raises(NSTDetError, match=f"image file {image} does not exist"):
+        check(COCO_CONFIG, data / "coco")
+
+
+@pytest.mark.slow
+def test_train_det_stops_with_one_error_line(data, tmp_path):
+    (voc(data) / "Annotations" / "trainval_00000.xml").write_text("<annotation><object>")
+    result = run_tool("train_det.py", [str(VOC_CONFIG), "--work-dir", str(tmp_path / "work"),
+                                       "--cfg-options", f"data_root={data}/VOCdevkit/"])
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert "trainval_00000.xml: malformed XML" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,248 @@
+"""Train-step cost of NST on FPN levels: Faster R-CNN with vs without NST, teacher forward in both.
+
+    python tools/benchmark_det.py                  # GPU if present, else CPU at demo sizes
+    python tools/benchmark_det.py --device cpu --steps 5
+
+Three variants of one step on the same random batch, all on one ``NSTDistillDetector`` (same
+weights, same optimizer): the student's train step alone; the student's step plus the frozen
+teacher's forward (what NST needs before any loss); and the full NST step
+(``NSTDistillDetector.train_step``: the same teacher forward plus NST on P2-P6). The last two
+differ only by the NST losses and their backward: the cost the issue targets (<= 15 % time,
+<= 10 % memory on a GPU). Steps are interleaved (A, B, C, A, B, C, ...) so that a busy machine
+slows all variants alike; the median is reported.
+
+Memory: on a GPU, the peak of ``torch.cuda.max_memory_allocated`` over each variant's steps; on
+CPU, each variant runs again in a fresh process (glibc set to unmap freed blocks at once, so the
+resident set follows the live tensors) and reports its peak resident set size during a step minus
+the resident size before it (the step's working memory).
+
+GPU defaults: mmdet's R-50-FPN student and R-101-FPN teacher, batch 8 at 800x1333, fp16 autocast
+(the reference setting of the issue). CPU defaults: the demo R-18-FPN student and R-34-FPN teacher,
+batch 2 at 192x256, float32.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = {
+    "student": "student step",
+    "teacher": "student step + teacher forward",
+    "nst": "student step + teacher forward + NST P2-P6",
+}
+# glibc returns freed blocks >= 64 KiB to the OS at once (no adaptive threshold), so the resident
+# set size follows the live tensors and its peak is the step's peak working memory
+CPU_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
+PRESETS = {
+    "cuda": dict(student="mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py",
+                 teacher="mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py",
+                 batch=8, size=(800, 1333), amp=True, steps=20, warmup=3),
+    "cpu": dict(student=str(ROOT / "configs/demo/faster_rcnn_baseline_demo.py"),
+                teacher=str(ROOT / "configs/demo/faster_rcnn_r34_teacher_demo.py"),
+                batch=2, size=(192, 256), amp=False, steps=5, warmup=1),
+}
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--student", help="student detector config (default: per device, see above)")
+    parser.add_argument("--teacher", help="teacher detector config (default: per device)")
+    parser.add_argument("--batch", type=int, help="images per step")
+    parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="image size")
+    parser.add_argument("--steps", type=int, help="timed steps (median reported)")
+    parser.add_argument("--warmup", type=int, help="untimed steps first")
+    parser.add_argument("--loss-weight", type=float, default=50.0, help="NST λ")
+    parser.add_argument("--threads", type=int, help="CPU threads (torch.set_num_threads); 1 is steadier "
+                                                   "on a shared machine")
+    parser.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)  # child process
+    parser.add_argument("--teacher-ckpt", help=argparse.SUPPRESS)
+    return parser
+
+
+def resolve(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill unset options from the device's preset."""
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    preset = PRESETS[args.device]
+    for key, value in preset.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    return args
+
+
+# ----------------------------------------------------------------------------- one variant
+def random_batch(batch: int, size: tuple[int, int], num_classes: int, seed: int = 0) -> dict:
+    """``{'inputs': [uint8 (3, H, W)], 'data_samples': [DetDataSample]}`` with 1-8 random boxes each."""
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+
+    generator = torch.Generator().manual_seed(seed)
+    height, width = size
+    inputs, samples = [], []
+    for _ in range(batch):
+        inputs.append(torch.randint(0, 256, (3, height, width), dtype=torch.uint8, generator=generator))
+        n = int(torch.randint(1, 9, (1,), generator=generator))
+        xy = torch.rand(n, 2, generator=generator) * torch.tensor([width * 0.7, height * 0.7])
+        wh = (0.1 + 0.2 * torch.rand(n, 2, generator=generator)) * torch.tensor([width, height])
+        sample = DetDataSample(metainfo=dict(img_shape=size, ori_shape=size, scale_factor=(1.0, 1.0),
+                                             pad_shape=size))
+        sample.gt_instances = InstanceData(bboxes=torch.cat([xy, xy + wh], 1),
+                                           labels=torch.randint(0, num_classes, (n,), generator=generator))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Callable[[dict], None]]]:
+    """One distiller and a step function per variant, all updating the same student."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+
+    from nst_det.det import load_model_config
+    from nst_det.registry import MODELS
+
+    init_default_scope("mmdet")
+    torch.manual_seed(0)
+    student_cfg = load_model_config(args.student, what="student config")
+    student_cfg.backbone.init_cfg = None
+    model = MODELS.build(dict(
+        type="NSTDistillDetector", student=student_cfg, teacher_cfg=args.teacher, teacher_ckpt=args.teacher_ckpt,
+        nst=dict(levels=("p2", "p3", "p4", "p5", "p6"),
+                 loss=dict(type="NSTLoss", kernel="poly", loss_weight=args.loss_weight))))
+    model = model.to(args.device).train()
+    wrapper = dict(type="AmpOptimWrapper", dtype="float16") if args.amp else dict(type="OptimWrapper")
+    optim = build_optim_wrapper(model, dict(**wrapper, optimizer=dict(type="SGD", lr=1e-4, momentum=0.9)))
+
+    def without_nst(data: dict, teacher: bool) -> None:
+        """``NSTDistillDetector.train_step`` without the NST losses (and optionally the teacher)."""
+        with optim.optim_context(model):
+            data = model.data_preprocessor(data, True)
+            losses = model.student.loss(data["inputs"], data["data_samples"])
+            if teacher:
+                model.teacher_features(data["inputs"])
+        loss, _ = model.parse_losses(losses)
+        optim.update_params(loss)
+
+    return model, {"student": lambda data: without_nst(data, teacher=False),
+                   "teacher": lambda data: without_nst(data, teacher=True),
+                   "nst": lambda data: model.train_step(data, optim)}
+
+
+def measure(args: argparse.Namespace, variants: list[str]) -> dict[str, dict]:
+    """Median step time (interleaved) and peak memory per variant."""
+    model, steps = build_steps(args)
+    batch = random_batch(args.batch, tuple(args.size), model.student.roi_head.bbox_head.num_classes)
+    cuda = args.device == "cuda"
+    for _ in range(args.warmup):
+        for variant in variants:
+            steps[variant](copy.deepcopy(batch))
+    times = {v: [] for v in variants}
+    peaks = {v: 0 for v in variants}
+    rss_before = _reset_peak_rss()
+    for _ in range(args.steps):
+        for variant in variants:
+            data = copy.deepcopy(batch)
+            if cuda:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+            start = time.perf_counter()
+            steps[variant](data)
+            if cuda:
+                torch.cuda.synchronize()
+                peaks[variant] = max(peaks[variant], torch.cuda.max_memory_allocated())
+            times[variant].append(time.perf_counter() - start)
+    if not cuda:  # meaningful only when this process ran a single variant
+        peaks = {v: _status_kib("VmHWM") * 1024 - rss_before for v in variants}
+    return {v: dict(ms=1000 * statistics.median(times[v]), mem_mib=peaks[v] / 2 ** 20) for v in variants}
+
+
+def _status_kib(field: str) -> int:
+    """A ``kB`` field of ``/proc/self/status`` (Linux): ``VmRSS``, ``VmHWM`` (peak RSS)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _reset_peak_rss() -> int:
+    """Reset this process's peak RSS to its current RSS (``clear_refs`` 5); returns that, in bytes."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    return _status_kib("VmRSS") * 1024
+
+
+# ----------------------------------------------------------------------------- driver
+def teacher_checkpoint(teacher: str, out: Path) -> Path:
+    """Random teacher backbone + neck weights (speed does not depend on their values)."""
+    from mmengine.registry import init_default_scope
+
+    from nst_det.det import load_model_config
+    from nst_det.registry import MODELS
+    init_default_scope("mmdet")
+    model = MODELS.build(load_model_config(teacher))
+    torch.save({k: v for k, v in model.state_dict().items() if k.startswith(("backbone.", "neck."))}, out)
+    return out
+
+
+def child_command(args: argparse.Namespace, variant: str) -> list[str]:
+    return [sys.executable, __file__, "--variant", variant, "--teacher-ckpt", args.teacher_ckpt,
+            "--device", args.device, "--student", args.student, "--teacher", args.teacher,
+            "--batch", str(args.batch), "--size", *map(str, args.size), "--steps", "1", "--warmup", "1",
+            "--loss-weight", str(args.loss_weight), *(["--threads", str(args.threads)] if args.threads else [])]
+
+
+def format_table(args: argparse.Namespace, rows: dict[str, dict]) -> str:
+    device = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    memory = "peak alloc MiB" if args.device == "cuda" else "step RSS MiB"
+    lines = [f"Faster R-CNN train step on {device}, batch {args.batch} at {args.size[0]}x{args.size[1]}, "
+             f"{'fp16 autocast' if args.amp else 'float32'}; median of {args.steps} interleaved steps",
+             f"student {args.student}", f"teacher {args.teacher}", "",
+             f"| variant | step ms | vs teacher fwd | {memory} | vs teacher fwd |",
+             "|---|---:|---:|---:|---:|"]
+    base = rows["teacher"]
+    for key, label in VARIANTS.items():
+        row = rows[key]
+        lines.append(f"| {label} | {row['ms']:.0f} | {row['ms'] / base['ms']:.3f}x | {row['mem_mib']:.0f} | "
+                     f"{row['mem_mib'] / base['mem_mib']:.3f}x |")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = resolve(get_args_parser().parse_args(argv))
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.variant:  # child: CPU memory of one variant
+        print(json.dumps(measure(args, [args.variant])[args.variant]), flush=True)
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        args.teacher_ckpt = str(teacher_checkpoint(args.teacher, Path(tmp) / "teacher.pth"))
+        print(f"timing {len(VARIANTS)} variants, interleaved ...", flush=True)
+        rows = measure(args, list(VARIANTS))
+        if args.device == "cpu":
+            for variant, label in VARIANTS.items():
+                print(f"memory of '{label}' in a fresh process ...", flush=True)
+                result = subprocess.run(child_command(args, variant), capture_output=True, text=True, cwd=ROOT,
+                                        env={**os.environ, **CPU_MALLOC_ENV})
+                if result.returncode != 0:
+                    print(result.stderr[-3000:], file=sys.stderr)
+                    return 1
+                rows[variant]["mem_mib"] = json.loads(result.stdout.strip().splitlines()[-1])["mem_mib"]
+    print(format_table(args, rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

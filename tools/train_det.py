@@ -1,0 +1,43 @@
+"""Detection stage: train an mmdet detector, optionally with NST from a frozen teacher's FPN.
+
+    python tools/train_det.py configs/faster_rcnn_nst.py \\
+        --cfg-options data_root=/data/VOCdevkit/ backbone_checkpoint=/ckpt/backbone_resnet18.pth
+    python tools/train_det.py configs/demo/faster_rcnn_nst_demo.py --work-dir work_dirs/nst_demo
+    torchrun --nproc_per_node=8 tools/train_det.py CONFIG --launcher pytorch
+
+The flags are mmdet's ``tools/train.py``'s. Before the Runner is built, the datasets the config
+names are checked (missing folders or images, malformed XML/JSON, boxes outside the image: one
+``error:`` line naming the file). Checkpoints hold the student detector only and load with
+``torch.load(weights_only=True)``; ``tools/test_det.py CONFIG CKPT`` evaluates them.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional
+
+from mmengine.dist import get_rank
+from mmengine.logging import print_log
+from mmengine.runner import Runner
+
+from nst_det.det.datasets import check_datasets
+from nst_det.utils.cli import add_train_args, load_train_config, run_cli
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = add_train_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
+    parser.add_argument("--no-data-check", action="store_true",
+                        help="skip the up-front dataset check (it reads every annotation once)")
+    args = parser.parse_args(argv)
+    cfg = load_train_config(args)
+    if not args.no_data_check:
+        for line in check_datasets(cfg, ("train_dataloader", "val_dataloader")):
+            print_log(f"dataset ok: {line}", logger="current")
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    print(f"rank {get_rank()}: training finished, work dir {cfg.work_dir}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))
