@@ -1,7 +1,9 @@
 """The whole nst_det pipeline on generated demo data, on CPU, in minutes (``bash scripts/demo.sh``).
 
     make demo data -> ImageNet stage: ResNet-34 teacher, ResNet-18 students (CE / KD / NST / KD+NST)
-    -> A/B table and curves -> detection stage (when built) -> results
+    -> A/B table and curves -> detection stage: R-34-FPN teacher detector, R-18-FPN students
+    (CE backbone / NST backbone / NST backbone + NST on P2-P6) -> VOC mAP + COCO AP per model,
+    A/B table, curves and images with predicted boxes
 
 Every step is one of the project's own tools run as a subprocess, exactly as a user would run it.
 A step whose result already exists is skipped, so an interrupted demo continues where it stopped;
@@ -20,6 +22,8 @@ from typing import Optional
 
 ROOT = Path(__file__).resolve().parents[1]
 PRETRAIN = "configs/pretrain"
+DET = "configs/demo"
+DET_EPOCHS = 8  # max_epochs of configs/_base_/det_demo_voc.py
 
 
 @dataclass
@@ -41,11 +45,30 @@ def pretrain_step(name: str, config: str, work: Path, data: Path, arch: str,
                        "--cfg-options", *options], done=out / f"backbone_{arch}.json")
 
 
+def det_steps(name: str, config: str, work: Path, data: Path, backbone: Path,
+              teacher: Optional[Path] = None, show: bool = False) -> list[Step]:
+    """Train one demo detector, then test it (VOC mAP and COCO AP, per-class tables)."""
+    out = work / name
+    options = [f"data_root={data}/VOCdevkit/", f"backbone_checkpoint={backbone}"]
+    if teacher is not None:
+        options.append(f"teacher_checkpoint={teacher}")
+    test = [sys.executable, "tools/test_det.py", f"{DET}/{config}", str(out), "--coco-ap",
+            "--work-dir", str(out / "test"), "--cfg-options", *options]
+    if show:
+        test += ["--show-dir", str(work / "predictions")]
+    return [Step(name, [sys.executable, "tools/train_det.py", f"{DET}/{config}", "--work-dir", str(out),
+                        "--cfg-options", *options], done=out / f"epoch_{DET_EPOCHS}.pth"),
+            Step(f"test {name}", test, done=out / "test" / "test_metrics.json")]
+
+
 def build_steps(work: Path) -> list[Step]:
     data = work / "data"
     teacher = work / "teacher_r34" / "classifier_resnet34.pth"
     students = [("baseline_r18", "demo_baseline_r18.py", None), ("kd_r18", "demo_kd_r34_r18.py", teacher),
                 ("nst_r18", "demo_nst_r34_r18.py", teacher), ("kd_nst_r18", "demo_kd_nst_r34_r18.py", teacher)]
+    detectors = [("det_baseline", "faster_rcnn_baseline_demo.py", work / "baseline_r18", None),
+                 ("det_nst_backbone", "faster_rcnn_nst_backbone_only_demo.py", work / "nst_r18", None),
+                 ("det_nst_fpn", "faster_rcnn_nst_demo.py", work / "nst_r18", work / "det_teacher_r34")]
     steps = [
         Step("demo data", [sys.executable, "tools/make_demo_data.py", "--out", str(data)],
              done=data / "coco" / "annotations" / "instances_val.json"),
@@ -54,6 +77,15 @@ def build_steps(work: Path) -> list[Step]:
         Step("A/B report, ImageNet stage",
              [sys.executable, "tools/compare_runs.py", *[str(work / name) for name, _, _ in students],
               "--names", "CE", "KD", "NST", "KD+NST", "--plot", str(work / "pretrain_curves.png")]),
+        *det_steps("det_teacher_r34", "faster_rcnn_r34_teacher_demo.py", work, data,
+                   work / "teacher_r34" / "backbone_resnet34.pth"),
+        *[step for name, config, student, det_teacher in detectors
+          for step in det_steps(name, config, work, data, student / "backbone_resnet18.pth", det_teacher,
+                                show=name == "det_nst_fpn")],
+        Step("A/B report, detection stage",
+             [sys.executable, "tools/compare_runs.py", *[str(work / name) for name, *_ in detectors],
+              "--names", "CE backbone", "NST backbone", "NST backbone + FPN", "--metric", "pascal_voc/mAP",
+              "--plot", str(work / "detection_curves.png")]),
     ]
     return steps
 
