@@ -101,3 +101,16 @@ def run_tool(tool: str, args: list[str], launcher: Optional[list[str]] = None) -
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
     cmd = (launcher or [sys.executable]) + [str(ROOT / "tools" / tool), *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def plain_pycocotools(gt_json: Path, det_json: Path):
+    """COCOeval ``stats`` (AP, AP50, AP75, APs, APm, APl, AR...) of ``det_json`` against ``gt_json``."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    gt = COCO(str(gt_json))
+    evaluation = COCOeval(gt, gt.loadRes(str(det_json)), "bbox")
+    evaluation.evaluate()
+    evaluation.accumulate()
+    evaluation.summarize()
+    return evaluation.stats

@@ -6,12 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from det_fixtures import DEMO, build_model, run_tool, tiny_run_options
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
+from det_fixtures import DEMO, build_model, plain_pycocotools, run_tool, tiny_run_options
 
 pytestmark = pytest.mark.slow
 
@@ -27,17 +24,8 @@ def ok(result) -> str:
     return result.stdout + result.stderr
 
 
-def coco_stats(gt_json: Path, det_json: Path) -> np.ndarray:
-    gt = COCO(str(gt_json))
-    evaluation = COCOeval(gt, gt.loadRes(str(det_json)), "bbox")
-    evaluation.evaluate()
-    evaluation.accumulate()
-    evaluation.summarize()
-    return evaluation.stats
-
-
 def assert_same_as_plain_pycocotools(metrics: dict, gt_json: Path, det_json: Path) -> None:
-    stats = coco_stats(gt_json, det_json)
+    stats = plain_pycocotools(gt_json, det_json)
     for index, name in enumerate(["bbox_mAP", "bbox_mAP_50", "bbox_mAP_75"]):
         assert metrics[f"coco/{name}"] == pytest.approx(round(stats[index], 3), abs=1e-9)
 

@@ -6,16 +6,13 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from det_fixtures import DEMO
+from det_fixtures import DEMO, plain_pycocotools
 from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 
 from nst_det.evaluation import configure_test_evaluation
 from nst_det.registry import DATASETS
@@ -53,15 +50,6 @@ def evaluate(config: Path, data_root: Path, json_prefix: Path, perturb: bool = F
         sample.pred_instances = ground_truth_predictions(sample, perturb)
         evaluator.process(data_samples=[sample])
     return evaluator.evaluate(len(dataset))
-
-
-def plain_pycocotools(gt_json: Path, det_json: Path) -> np.ndarray:
-    gt = COCO(str(gt_json))
-    evaluation = COCOeval(gt, gt.loadRes(str(det_json)), "bbox")
-    evaluation.evaluate()
-    evaluation.accumulate()
-    evaluation.summarize()
-    return evaluation.stats
 
 
 def test_voc_ground_truth_scores_one_in_voc_map_and_coco_ap(det_data, tmp_path):
