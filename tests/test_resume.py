@@ -1,4 +1,11 @@
-"""A run killed with SIGKILL resumes from its last complete checkpoint and continues identically."""
+"""Runs killed with SIGKILL resume from their last complete checkpoint and continue identically.
+
+Both training tools: start a run, kill it hard mid-epoch once a checkpoint is complete,
+``--resume auto``, and compare the losses, learning rates and final weights with an uninterrupted
+run of the same seed (``--deterministic``, one thread). The detection run loads its images in a
+persistent worker, whose random state mmengine would not restore: its augmentation and proposal
+sampling must still continue as in the uninterrupted run.
+"""
 from __future__ import annotations
 
 import json
@@ -10,61 +17,95 @@ from pathlib import Path
 
 import pytest
 import torch
+from det_fixtures import DEMO, tiny_run_options
 
 from conftest import BASELINE_CONFIG, PRETRAIN_TOOL, ROOT, tiny_options, tool_env
 
 pytestmark = pytest.mark.slow
 
 
-def command(work: Path, data_root: Path, *extra: str) -> list[str]:
-    return [sys.executable, PRETRAIN_TOOL, BASELINE_CONFIG, "--work-dir", str(work), "--deterministic", *extra,
-            "--cfg-options", *tiny_options(data_root, epochs=4), "log_processor.window_size=1"]
-
-
-def losses_by_iter(work: Path) -> dict[int, float]:
-    """Per-iteration training loss from every run (timestamp folder) in a work dir."""
+def scalars_by_iter(work: Path, key: str) -> dict[int, float]:
+    """Training scalar ``key`` per iteration, from every run (timestamp folder) in a work dir."""
     out = {}
     for scalars in sorted(work.glob("*/vis_data/scalars.json")):
         for line in scalars.read_text().splitlines():
             record = json.loads(line)
-            if "loss" in record and "iter" in record:
-                out[record["iter"]] = record["loss"]
+            if key in record and "iter" in record:
+                out[record["iter"]] = record[key]
     return out
 
 
-def test_sigkill_then_resume_auto_matches_an_uninterrupted_run(tmp_path, tiny_data):
-    env = tool_env()
-    reference = tmp_path / "reference"
-    done = subprocess.run(command(reference, tiny_data), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
+def run(command: list[str]) -> str:
+    done = subprocess.run(command, cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout + done.stderr
 
-    work = tmp_path / "killed"
-    process = subprocess.Popen(command(work, tiny_data), cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+def run_killed_mid_epoch(command: list[str], work: Path, kill_after_iter: int) -> Path:
+    """Start ``command`` and SIGKILL it once iteration ``kill_after_iter`` is logged and a checkpoint
+    is complete; returns the checkpoint ``last_checkpoint`` names (it must load)."""
+    process = subprocess.Popen(command, cwd=ROOT, env=tool_env(), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    while not (work / "epoch_2.pth").exists():  # wait for a checkpoint mid-run, then kill hard
+    while not ((work / "last_checkpoint").exists() and kill_after_iter in scalars_by_iter(work, "loss")):
         assert process.poll() is None, "the run ended before it could be killed"
-        assert time.time() < deadline
-        time.sleep(0.05)
+        assert time.time() < deadline, f"iteration {kill_after_iter} not reached within 300 s"
+        time.sleep(0.02)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert not (work / "epoch_4.pth").exists()
-    latest = (work / "last_checkpoint").read_text().strip()
-    torch.load(latest, weights_only=True)  # whatever "latest" says is complete
+    latest = Path((work / "last_checkpoint").read_text().strip())
+    torch.load(latest, weights_only=True)
+    return latest
 
-    resumed = subprocess.run(command(work, tiny_data, "--resume", "auto"), cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=600)
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
-    start_epoch = int(Path(latest).stem.split("_")[1])
-    assert f"resumed epoch: {start_epoch}, iter: {5 * start_epoch}" in resumed.stdout + resumed.stderr
-    final = torch.load(work / "epoch_4.pth", weights_only=True)
-    assert final["meta"]["iter"] == 20 and final["meta"]["epoch"] == 4
 
-    expected, got = losses_by_iter(reference), losses_by_iter(work)
-    after = [i for i in range(5 * start_epoch + 1, 21)]
-    assert after and all(i in got for i in after)
-    torch.testing.assert_close(torch.tensor([got[i] for i in after]), torch.tensor([expected[i] for i in after]),
-                               rtol=1e-4, atol=1e-5)
-    reference_weights = torch.load(reference / "epoch_4.pth", weights_only=True)["state_dict"]
-    for key, value in final["state_dict"].items():
+def assert_continued_like_reference(work: Path, reference: Path, resumed_at: int, final: str, last_iter: int) -> None:
+    """Losses and learning rates after ``resumed_at`` and the final weights match the reference run."""
+    for key in ("loss", "lr"):
+        expected, got = scalars_by_iter(reference, key), scalars_by_iter(work, key)
+        after = list(range(resumed_at + 1, last_iter + 1))
+        assert all(i in got for i in after), f"iterations logged: {sorted(got)}"
+        torch.testing.assert_close(torch.tensor([got[i] for i in after]), torch.tensor([expected[i] for i in after]),
+                                   rtol=1e-4, atol=1e-6, msg=lambda m: f"{key} after resuming at {resumed_at}: {m}")
+    checkpoint = torch.load(work / final, weights_only=True)
+    assert checkpoint["meta"]["iter"] == last_iter
+    reference_weights = torch.load(reference / final, weights_only=True)["state_dict"]
+    assert list(checkpoint["state_dict"]) == list(reference_weights)
+    for key, value in checkpoint["state_dict"].items():
         torch.testing.assert_close(value, reference_weights[key], rtol=1e-4, atol=1e-5, msg=key)
+
+
+def test_pretrain_sigkill_then_resume_auto_matches_an_uninterrupted_run(tmp_path, tiny_data):
+    def command(work: Path, *extra: str) -> list[str]:  # 4 epochs of 5 iterations
+        return [sys.executable, PRETRAIN_TOOL, BASELINE_CONFIG, "--work-dir", str(work), "--deterministic", *extra,
+                "--cfg-options", *tiny_options(tiny_data, epochs=4), "log_processor.window_size=1"]
+
+    reference, work = tmp_path / "reference", tmp_path / "killed"
+    run(command(reference))
+    latest = run_killed_mid_epoch(command(work), work, kill_after_iter=12)  # in epoch 3, after epoch_2.pth
+    assert not (work / "epoch_4.pth").exists()
+    start_epoch = int(latest.stem.split("_")[1])
+
+    log = run(command(work, "--resume", "auto"))
+    assert f"resumed epoch: {start_epoch}, iter: {5 * start_epoch}" in log
+    assert_continued_like_reference(work, reference, 5 * start_epoch, "epoch_4.pth", last_iter=20)
+
+
+def test_train_det_sigkill_then_resume_auto_matches_an_uninterrupted_run(tmp_path, det_data, weight_files):
+    def command(work: Path, *extra: str) -> list[str]:  # NST distillation, 4 epochs of 2 iterations
+        options = tiny_run_options(det_data / "VOCdevkit", weight_files) + [
+            "train_cfg.max_epochs=4", "train_cfg.val_interval=100", "default_hooks.checkpoint.max_keep_ckpts=4",
+            "train_dataloader.num_workers=1", "train_dataloader.persistent_workers=True",
+            "log_processor.window_size=1"]
+        return [sys.executable, str(ROOT / "tools" / "train_det.py"), str(DEMO / "faster_rcnn_nst_demo.py"),
+                "--work-dir", str(work), "--deterministic", *extra, "--cfg-options", *options]
+
+    reference, work = tmp_path / "reference", tmp_path / "killed"
+    run(command(reference))
+    latest = run_killed_mid_epoch(command(work), work, kill_after_iter=3)  # in epoch 2, after epoch_1.pth
+    assert not (work / "epoch_4.pth").exists()
+    start_epoch = int(latest.stem.split("_")[1])
+
+    log = run(command(work, "--resume", "auto"))
+    assert f"resumed epoch: {start_epoch}, iter: {2 * start_epoch}" in log
+    assert "loss_nst_p4" in log
+    assert_continued_like_reference(work, reference, 2 * start_epoch, "epoch_4.pth", last_iter=8)

@@ -8,4 +8,7 @@ custom_hooks = [
     dict(type='NonFiniteLossHook'),    # NaN/Inf loss: stop, name the term, keep the last good checkpoint
     dict(type='PlainCheckpointHook'),  # checkpoints load with torch.load(weights_only=True)
     dict(type='BackboneCheckHook'),    # stop if the backbone file does not cover the backbone
+    dict(type='IterationSeedHook'),    # reseed per iteration: a resumed run draws what the uninterrupted one would
 ]
+# tools/train_det.py seeds each training sample's augmentation by (seed, epoch, index)
+seed_per_sample = True

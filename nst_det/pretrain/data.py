@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Optional, Union
 
 import torch
-from mmengine.dataset import DefaultSampler
 from mmengine.logging import print_log
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 from torchvision import transforms
 
-from nst_det.registry import DATA_SAMPLERS, DATASETS
+from nst_det.registry import DATASETS
+from nst_det.seeding import seeded_rngs
 from nst_det.utils.errors import NSTDetError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -56,19 +56,6 @@ def scan_image_folder(split_dir: Path) -> tuple[list[str], list[tuple[Path, int]
     return classes, samples
 
 
-@DATA_SAMPLERS.register_module()
-class SeededSampler(DefaultSampler):
-    """mmengine's ``DefaultSampler`` that also hands each index its ``(seed, epoch)``.
-
-    Datasets that accept ``(index, seed, epoch)`` draw their augmentation from a generator seeded
-    by those three numbers, so an image's crop and flip depend neither on the number of workers
-    nor on whether the run was interrupted and resumed.
-    """
-
-    def __iter__(self) -> Iterator[tuple[int, int, int]]:
-        return ((index, self.seed, self.epoch) for index in super().__iter__())
-
-
 @DATASETS.register_module()
 class ImageFolderDataset(Dataset):
     """Classification samples from the ImageNet folder layout.
@@ -85,7 +72,7 @@ class ImageFolderDataset(Dataset):
             raising; each skip is logged with the file name.
 
     Each item is ``dict(inputs=(3, crop, crop) uint8 tensor, data_samples=class index)``. Items are
-    addressed by index, or by ``(index, seed, epoch)`` from :class:`SeededSampler`, which makes
+    addressed by index, or by ``(index, seed, epoch)`` from :class:`~nst_det.seeding.SeededSampler`, which makes
     the augmentation a function of those numbers alone.
     """
 
@@ -119,8 +106,7 @@ class ImageFolderDataset(Dataset):
     def __getitem__(self, item: Union[int, tuple[int, int, int]]) -> dict:
         if isinstance(item, tuple):
             index, seed, epoch = item
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(hash((seed, epoch, index)) & 0x7FFF_FFFF_FFFF_FFFF)
+            with seeded_rngs(seed, epoch, index):
                 return self._load(index)
         return self._load(item)
 

@@ -161,10 +161,28 @@ def check_work_dir(work_dir: str) -> None:
         raise NSTDetError(f"work dir {path} is not writable: {exc.strerror or exc}") from None
 
 
+def finish_distributed() -> None:
+    """Wait for every rank, then close the process group (a no-op outside torchrun).
+
+    A rank that exits while a peer still talks to it over gloo can make that peer abort
+    (``gloo::IoException`` in a background thread, SIGABRT); after the barrier nobody is talking.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def run_cli(main: Callable[[Optional[list[str]]], int], argv: Optional[list[str]] = None) -> int:
-    """Run a tool's ``main``; a user-facing :class:`NSTDetError` becomes one line on stderr and exit 1."""
+    """Run a tool's ``main``; a user-facing :class:`NSTDetError` becomes one line on stderr and exit 1.
+
+    After a successful ``main`` under torchrun, the ranks leave together (:func:`finish_distributed`).
+    """
     try:
-        return main(argv)
+        status = main(argv)
+        finish_distributed()
+        return status
     except NSTDetError as exc:
         # errors raised in DataLoader workers arrive wrapped with the worker's traceback: keep the last line
         lines = [line for line in str(exc).strip().splitlines() if line.strip()]

@@ -1,0 +1,89 @@
+"""Per-sample seeding: a sample's augmentation is a function of (seed, epoch, index) alone."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from torch.utils.data import DataLoader, Dataset
+
+from nst_det.registry import DATA_SAMPLERS, DATASETS
+from nst_det.seeding import SeededDataset, SeededSampler, seed_train_samples, seeded_rngs
+from nst_det.utils.errors import NSTDetError
+
+
+class RandomDraws(Dataset):
+    """Each item draws from all three global generators, as mmcv/mmdet transforms do."""
+
+    metainfo = {"classes": ("a",)}
+
+    def __len__(self) -> int:
+        return 8
+
+    def get_data_info(self, index: int) -> dict:
+        return {"index": index}
+
+    def __getitem__(self, index: int) -> tuple:
+        return index, random.random(), float(np.random.rand()), float(torch.rand(()))
+
+
+def test_seeded_rngs_draw_by_numbers_and_restore_the_global_state():
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    expected_after = (random.random(), np.random.rand(), torch.rand(()))
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    with seeded_rngs(0, 3, 7):
+        first = (random.random(), np.random.rand(), torch.rand(()))
+    assert (random.random(), np.random.rand(), torch.rand(())) == expected_after
+    random.random(), np.random.rand(), torch.rand(10)  # whatever happened before does not matter
+    with seeded_rngs(0, 3, 7):
+        assert (random.random(), np.random.rand(), torch.rand(())) == first
+    with seeded_rngs(0, 4, 7):
+        assert (random.random(), np.random.rand(), torch.rand(())) != first
+
+
+def epoch_items(num_workers: int, epoch: int, seed: int = 5) -> list:
+    dataset = SeededDataset(RandomDraws())
+    sampler = SeededSampler(dataset, shuffle=True, seed=seed)
+    sampler.set_epoch(epoch)
+    loader = DataLoader(dataset, batch_size=2, sampler=sampler, num_workers=num_workers, collate_fn=list)
+    return [item for batch in loader for item in batch]
+
+
+def test_worker_count_and_restarts_do_not_change_the_augmentation():
+    single = epoch_items(num_workers=0, epoch=1)
+    torch.rand(100), np.random.rand(100)  # a restarted process starts from other global states
+    assert epoch_items(num_workers=2, epoch=1) == single
+    assert sorted(i[0] for i in single) == list(range(8))
+    other_epoch = epoch_items(num_workers=0, epoch=2)
+    assert {i[0]: i[1:] for i in other_epoch} != {i[0]: i[1:] for i in single}
+    draws = [value for item in single for value in item[1:]]
+    assert len(set(draws)) == len(draws)  # samples do not share random numbers
+
+
+def test_seeded_dataset_passes_plain_indices_and_annotations_through():
+    inner = RandomDraws()
+    dataset = DATASETS.build(dict(type="SeededDataset", dataset=inner))
+    assert len(dataset) == 8 and dataset.metainfo == inner.metainfo
+    assert dataset.get_data_info((3, 0, 1)) == dataset.get_data_info(3) == {"index": 3}
+    assert dataset[2][0] == 2
+    assert DATA_SAMPLERS.get("SeededSampler") is SeededSampler
+
+
+def test_seed_train_samples_wraps_the_train_dataset_and_swaps_the_sampler():
+    cfg = Config(dict(train_dataloader=dict(
+        sampler=dict(type="DefaultSampler", shuffle=True), batch_sampler=dict(type="AspectRatioBatchSampler"),
+        dataset=dict(type="VOCDataset", data_root="x/"))))
+    seed_train_samples(cfg)
+    seed_train_samples(cfg)  # idempotent
+    loader = cfg.train_dataloader
+    assert loader.sampler == dict(type="SeededSampler", shuffle=True)
+    assert loader.dataset == dict(type="SeededDataset", dataset=dict(type="VOCDataset", data_root="x/"))
+    assert loader.batch_sampler == dict(type="AspectRatioBatchSampler")
+
+
+def test_seed_train_samples_refuses_a_sampler_it_cannot_seed():
+    cfg = Config(dict(train_dataloader=dict(sampler=dict(type="InfiniteSampler"), dataset=dict(type="VOCDataset"))))
+    with pytest.raises(NSTDetError, match="seed_per_sample=True needs .* got InfiniteSampler"):
+        seed_train_samples(cfg)
