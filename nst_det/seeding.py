@@ -49,18 +49,23 @@ def seed_all(seed: int) -> None:
 
 @contextlib.contextmanager
 def seeded_rngs(*numbers: int) -> Iterator[None]:
-    """Run the body with ``random``/numpy/torch-CPU generators seeded by ``numbers``; restore them after."""
-    python_state, numpy_state = random.getstate(), np.random.get_state()
+    """Run the body with the ``random``, numpy and torch-CPU generators seeded by ``numbers``.
+
+    What is drawn after the block does not depend on what the block drew: ``random`` and torch
+    get their states back; numpy's global generator (whose 2.5 KB state costs ~70 us to copy) is
+    reseeded from a number drawn on entry. About 30 us per call.
+    """
+    python_state, numpy_resume_seed = random.getstate(), int(np.random.randint(2**32, dtype=np.uint64))
     with torch.random.fork_rng(devices=[]):
         seed = mixed_seed(*numbers)
         random.seed(seed)
         np.random.seed(seed & 0xFFFF_FFFF)
-        torch.manual_seed(seed)
+        torch.default_generator.manual_seed(seed)
         try:
             yield
         finally:
             random.setstate(python_state)
-            np.random.set_state(numpy_state)
+            np.random.seed(numpy_resume_seed)
 
 
 @DATA_SAMPLERS.register_module()

@@ -16,14 +16,22 @@ def test_atomic_save_never_leaves_a_half_written_file(tmp_path, monkeypatch):
     atomic_save({"w": torch.ones(3)}, target)
     before = target.read_bytes()
 
-    def crash(*args, **kwargs):
-        raise OSError("disk full")
+    def fail_with(exc: BaseException):
+        def replace(*args, **kwargs):
+            raise exc
+        return replace
 
-    monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="disk full"):
+    monkeypatch.setattr(os, "replace", fail_with(OSError(28, "No space left on device")))
+    with pytest.raises(NSTDetError, match=r"cannot write .*ckpt.pth \(0.0 MiB\): No space left on device; "
+                                          r"ckpt.pth was left as it was"):
         atomic_save({"w": torch.zeros(1000)}, target)
     assert target.read_bytes() == before
     assert os.listdir(tmp_path) == ["ckpt.pth"]  # no temporary file left behind
+
+    monkeypatch.setattr(os, "replace", fail_with(KeyboardInterrupt()))  # Ctrl-C mid-write: passed on as it is
+    with pytest.raises(KeyboardInterrupt):
+        atomic_save({"w": torch.zeros(1000)}, target)
+    assert target.read_bytes() == before and os.listdir(tmp_path) == ["ckpt.pth"]
 
 
 def test_atomic_backend_replaces_whole_files(tmp_path):

@@ -29,18 +29,25 @@ class RandomDraws(Dataset):
         return index, random.random(), float(np.random.rand()), float(torch.rand(()))
 
 
-def test_seeded_rngs_draw_by_numbers_and_restore_the_global_state():
-    random.seed(1), np.random.seed(1), torch.manual_seed(1)
-    expected_after = (random.random(), np.random.rand(), torch.rand(()))
+def draws(size: int = 1) -> tuple:
+    return random.random(), tuple(np.random.rand(size)), tuple(torch.rand(size).tolist())
+
+
+def test_seeded_rngs_draw_by_numbers_and_do_not_disturb_the_global_streams():
     random.seed(1), np.random.seed(1), torch.manual_seed(1)
     with seeded_rngs(0, 3, 7):
-        first = (random.random(), np.random.rand(), torch.rand(()))
-    assert (random.random(), np.random.rand(), torch.rand(())) == expected_after
-    random.random(), np.random.rand(), torch.rand(10)  # whatever happened before does not matter
+        first = draws()
+    after = draws()
+    random.seed(1), np.random.seed(1), torch.manual_seed(1)
     with seeded_rngs(0, 3, 7):
-        assert (random.random(), np.random.rand(), torch.rand(())) == first
+        assert draws() == first
+        draws(100)  # the block draws more: what follows the block is the same
+    assert draws() == after
+    draws(10)  # whatever happened before the block does not matter to it
+    with seeded_rngs(0, 3, 7):
+        assert draws() == first
     with seeded_rngs(0, 4, 7):
-        assert (random.random(), np.random.rand(), torch.rand(())) != first
+        assert draws() != first
 
 
 def epoch_items(num_workers: int, epoch: int, seed: int = 5) -> list:

@@ -5,6 +5,7 @@
 # (default_hooks exists in the stock runtime, so it cannot be defined in a sibling base).
 custom_imports = dict(imports=['nst_det'], allow_failed_imports=False)
 custom_hooks = [
+    dict(type='FreeSpaceHook'),        # refuse to start if the work dir cannot hold a checkpoint
     dict(type='NonFiniteLossHook'),    # NaN/Inf loss: stop, name the term, keep the last good checkpoint
     dict(type='PlainCheckpointHook'),  # checkpoints load with torch.load(weights_only=True)
     dict(type='BackboneCheckHook'),    # stop if the backbone file does not cover the backbone

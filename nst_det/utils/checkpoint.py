@@ -9,16 +9,21 @@
   rewrites them as plain tensors/lists before saving and rebuilds them after loading, so resume,
   ``load_from`` and stock mmdet tools read our checkpoints without switching the safe loader off.
 * :class:`AtomicLocalBackend` (mmengine file backend ``'atomic_local'``) makes mmengine's own
-  checkpoint writes (``CheckpointHook``: ``epoch_N.pth`` and ``last_checkpoint``) atomic.
+  checkpoint writes (``CheckpointHook``: ``epoch_N.pth`` and ``last_checkpoint``) atomic. A write
+  that fails (disk full, quota, file size limit) removes its temporary file and stops the run with
+  one line naming the file and the last complete checkpoint.
+* :func:`checkpoint_bytes` and :func:`check_free_space` let a run refuse to start in a work dir
+  that cannot hold one checkpoint.
 """
 from __future__ import annotations
 
 import io
 import os
 import pickle
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Iterable, Union
 
 import numpy as np
 import torch
@@ -35,18 +40,63 @@ _NDARRAY = "__ndarray__"
 
 
 def atomic_write_bytes(data: bytes, path: PathLike) -> None:
+    """Write ``data`` to a temporary file beside ``path``, fsync it and rename it to ``path``.
+
+    Raises:
+        NSTDetError: when the file system refuses the write (no space, quota, size limit,
+            permissions); the temporary file is removed and ``path`` is left as it was.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise NSTDetError(f"cannot write {path} ({len(data) / 2**20:.1f} MiB): "
+                              f"{exc.strerror or exc}; {path.name} was left as it was") from None
         raise
+
+
+def last_complete_checkpoint(work_dir: PathLike) -> str:
+    """What ``<work_dir>/last_checkpoint`` names, or ``"none written yet"``."""
+    last = Path(work_dir) / "last_checkpoint"
+    return last.read_text().strip() if last.is_file() else "none written yet"
+
+
+def checkpoint_bytes(model: torch.nn.Module, optimizers: Iterable[torch.optim.Optimizer] = ()) -> tuple[int, int]:
+    """Estimated bytes of a training checkpoint: ``(state_dict bytes, optimizer state bytes)``.
+
+    Optimizer state counts one tensor the size of each parameter per "slot": SGD with momentum
+    1 (0 without), Adam/AdamW 2 (3 with ``amsgrad``), anything else 2.
+    """
+    weights = sum(t.numel() * t.element_size() for t in model.state_dict().values() if isinstance(t, torch.Tensor))
+    state = 0
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            if type(optimizer).__name__ == "SGD":
+                slots = 1 if group.get("momentum", 0) else 0
+            elif type(optimizer).__name__ in ("Adam", "AdamW"):
+                slots = 3 if group.get("amsgrad") else 2
+            else:
+                slots = 2
+            state += slots * sum(p.numel() * p.element_size() for p in group["params"])
+    return weights, state
+
+
+def check_free_space(work_dir: PathLike, needed: int, what: str = "one checkpoint of this run") -> None:
+    """Raise :class:`NSTDetError` unless ``work_dir``'s file system has ``needed`` bytes free."""
+    free = shutil.disk_usage(work_dir).free
+    if free < needed:
+        raise NSTDetError(f"work dir {work_dir} has {free / 2**20:.0f} MiB free, but {what} needs about "
+                          f"{needed / 2**20:.0f} MiB: free some space or pass another --work-dir")
 
 
 def atomic_save(obj: Any, path: PathLike) -> None:
@@ -148,7 +198,11 @@ class AtomicLocalBackend(LocalBackend):
     """mmengine's local file backend with atomic ``put``/``put_text`` (temporary file + rename)."""
 
     def put(self, obj: bytes, filepath: PathLike) -> None:
-        atomic_write_bytes(obj, filepath)
+        try:
+            atomic_write_bytes(obj, filepath)
+        except NSTDetError as exc:
+            kept = last_complete_checkpoint(Path(filepath).parent)
+            raise NSTDetError(f"{exc}. Training stopped; last complete checkpoint: {kept}") from None
 
     def put_text(self, obj: str, filepath: PathLike, encoding: str = "utf-8") -> None:
         atomic_write_bytes(obj.encode(encoding), filepath)
