@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Optional
 
 import pytest
 from det_fixtures import DEMO, run_tool
@@ -24,9 +25,9 @@ def data(det_data, tmp_path) -> Path:
     return Path(shutil.copytree(det_data, tmp_path / "data"))
 
 
-def check(config: Path, data_root: Path) -> list[str]:
+def check(config: Path, data_root: Path, options: Optional[dict] = None) -> list[str]:
     cfg = Config.fromfile(str(config))
-    merge_options(cfg, {"data_root": f"{data_root}/"})
+    merge_options(cfg, {"data_root": f"{data_root}/", **(options or {})})
     return check_datasets(cfg, LOADERS)
 
 
@@ -67,6 +68,33 @@ def test_a_voc_box_outside_the_image_names_the_file(data):
     xml.write_text(text[:start] + "500" + text[text.index("</xmax>"):])
     with pytest.raises(NSTDetError, match=f"{xml}: box of .* xmax 500.* outside the 128x96 image"):
         check(VOC_CONFIG, data / "VOCdevkit")
+
+
+def test_a_voc_annotation_without_objects_is_refused_unless_allowed(data):
+    xml = voc(data) / "Annotations" / "trainval_00003.xml"
+    text = xml.read_text()
+    xml.write_text(text[:text.index("<object>")] + "</annotation>\n")
+    with pytest.raises(NSTDetError, match=f"{xml}: no <object> in the annotation .*allow_images_without_objects=True"):
+        check(VOC_CONFIG, data / "VOCdevkit")
+    summary = check(VOC_CONFIG, data / "VOCdevkit", {"data_check.allow_images_without_objects": True})[0]
+    assert "trainval.txt: 4 images" in summary
+
+
+def test_an_unknown_voc_class_name_is_refused_unless_allowed(data):
+    xml = voc(data) / "Annotations" / "test_00001.xml"
+    text = xml.read_text()
+    name = text[text.index("<name>") + 6:text.index("</name>")]
+    xml.write_text(text.replace(f"<name>{name}</name>", "<name>hexagon</name>", 1))
+    with pytest.raises(NSTDetError, match=f"{xml}: unknown class name 'hexagon': not one of the dataset's 5 classes "
+                                          r"\(circle, square, triangle, cross, ring\); set data_check=.*"):
+        check(VOC_CONFIG, data / "VOCdevkit")
+    summaries = check(VOC_CONFIG, data / "VOCdevkit", {"data_check.allow_unknown_classes": True})
+    assert "test.txt: 2 images" in summaries[1]  # the object is skipped, as mmdet's VOCDataset does
+
+
+def test_an_unknown_data_check_option_is_an_error(data):
+    with pytest.raises(NSTDetError, match="data_check: unknown option.* allow_empty .*known: allow_images_"):
+        check(VOC_CONFIG, data / "VOCdevkit", {"data_check.allow_empty": True})
 
 
 def test_a_missing_voc_image_names_it(data):

@@ -26,6 +26,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
 from nst_det.det.datasets import check_datasets
+from nst_det.det.runtime import apply_runtime_switches
 from nst_det.det.weights import check_covers, load_weights, resolve_checkpoint
 from nst_det.evaluation import configure_test_evaluation
 from nst_det.utils.cli import init_cpu_distributed, read_config, run_cli
@@ -96,6 +97,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     cfg, notes = load_test_config(args)
     if not args.no_data_check:
         notes += [f"dataset ok: {line}" for line in check_datasets(cfg, ("test_dataloader",))]
+    apply_runtime_switches(cfg, training=False)
     if cfg.launcher != "none":
         init_cpu_distributed(cfg, cfg.launcher)
     runner = Runner.from_cfg(cfg)

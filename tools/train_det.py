@@ -9,9 +9,9 @@ The flags are mmdet's ``tools/train.py``'s. Before the Runner is built, the data
 names are checked (missing folders or images, malformed XML/JSON, boxes outside the image: one
 ``error:`` line naming the file). Checkpoints hold the student detector only and load with
 ``torch.load(weights_only=True)``; ``tools/test_det.py CONFIG CKPT`` evaluates them.
-With ``seed_per_sample = True`` (set by ``configs/_base_/det_runtime.py``) each training image's
-augmentation is seeded by ``(seed, epoch, index)``, so ``--resume auto`` after a kill continues
-exactly as the uninterrupted run would have (see ``nst_det/seeding.py``).
+The switches of ``configs/_base_/det_runtime.py`` are applied (``nst_det/det/runtime.py``): truncated
+or undecodable images are named, and each training image's augmentation is seeded by
+``(seed, epoch, index)``, so ``--resume auto`` after a kill continues as the uninterrupted run would.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 from nst_det.det.datasets import check_datasets
-from nst_det.seeding import seed_train_samples
+from nst_det.det.runtime import apply_runtime_switches
 from nst_det.utils.cli import add_train_args, load_train_config, run_cli
 
 
@@ -37,8 +37,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if not args.no_data_check:
         for line in check_datasets(cfg, ("train_dataloader", "val_dataloader")):
             print_log(f"dataset ok: {line}", logger="current")
-    if cfg.get("seed_per_sample", False):
-        seed_train_samples(cfg)
+    apply_runtime_switches(cfg, training=True)
     runner = Runner.from_cfg(cfg)
     runner.train()
     print(f"rank {get_rank()}: training finished, work dir {cfg.work_dir}", flush=True)

@@ -11,5 +11,9 @@ custom_hooks = [
     dict(type='BackboneCheckHook'),    # stop if the backbone file does not cover the backbone
     dict(type='IterationSeedHook'),    # reseed per iteration: a resumed run draws what the uninterrupted one would
 ]
-# tools/train_det.py seeds each training sample's augmentation by (seed, epoch, index)
-seed_per_sample = True
+# Switches tools/train_det.py and tools/test_det.py apply (nst_det/det/runtime.py):
+checked_image_loading = True  # LoadImageFromFile -> CheckedLoadImageFromFile: truncated/undecodable images named
+seed_per_sample = True        # training augmentation seeded by (seed, epoch, index): exact resume
+# Up-front dataset check (nst_det/det/datasets.py): VOC annotations without objects, or with class
+# names the dataset does not have, are errors unless allowed here
+data_check = dict(allow_images_without_objects=False, allow_unknown_classes=False)

@@ -5,7 +5,10 @@ bad input they fail deep inside a DataLoader worker, or not at all (a box outsid
 silently kept). :func:`check_datasets` walks the dataset configs of a run before the Runner is
 built, follows dataset wrappers (``RepeatDataset``, ``ConcatDataset``, ...), and raises one
 :class:`NSTDetError` for the first problem: a missing folder or file, malformed XML or JSON, a box
-outside its image, or a missing image.
+outside its image, or a missing image; for VOC also an annotation without objects, or with a class
+name the dataset does not have. The last two are allowed by the config's
+``data_check = dict(allow_images_without_objects=True, allow_unknown_classes=True)`` (background
+images; training on a subset of the annotated classes, whose other objects mmdet skips).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from nst_det.utils.errors import NSTDetError
 
 BOX_TOLERANCE = 1.0  # pixels a COCO box may exceed its image (float round-off in real annotations)
 _WRAPPED = ("dataset", "datasets")
+DATA_CHECK_OPTIONS = ("allow_images_without_objects", "allow_unknown_classes")
 
 
 def _leaf_datasets(dataset_cfg: dict, where: str) -> Iterator[tuple[dict, str]]:
@@ -60,8 +64,15 @@ def _number(node: ET.Element, tag: str, path: str) -> float:
         raise NSTDetError(f"{path}: malformed annotation, <{tag}> is {text!r}, not a number") from None
 
 
-def check_voc_annotation(xml_path: str, img_path: str, classes: Sequence[str]) -> int:
-    """Check one VOC XML file and its image; returns the number of objects of ``classes``."""
+def check_voc_annotation(xml_path: str, img_path: str, classes: Sequence[str],
+                         allow_images_without_objects: bool = False, allow_unknown_classes: bool = False) -> int:
+    """Check one VOC XML file and its image; returns the number of objects of ``classes``.
+
+    Args:
+        allow_images_without_objects: accept an annotation without any ``<object>``.
+        allow_unknown_classes: skip objects whose name is not in ``classes`` (as mmdet does)
+            instead of refusing the file.
+    """
     try:
         root = ET.parse(xml_path).getroot()
     except ET.ParseError as exc:
@@ -79,11 +90,20 @@ def check_voc_annotation(xml_path: str, img_path: str, classes: Sequence[str]) -
                 width, height = image.size
         except OSError as exc:
             raise NSTDetError(f"image file {img_path} cannot be read ({exc})") from None
+    objects = root.findall("object")
+    if not objects and not allow_images_without_objects:
+        raise NSTDetError(f"{xml_path}: no <object> in the annotation (an image without boxes; set "
+                          f"data_check=dict(allow_images_without_objects=True) if that is intended)")
     count = 0
-    for obj in root.findall("object"):
+    for obj in objects:
         name = obj.findtext("name")
         if name not in classes:
-            continue  # mmdet's VOCDataset skips other classes
+            if allow_unknown_classes:
+                continue  # mmdet's VOCDataset skips other classes
+            shown = ", ".join(classes[:8]) + (", ..." if len(classes) > 8 else "")
+            raise NSTDetError(f"{xml_path}: unknown class name {name!r}: not one of the dataset's {len(classes)} "
+                              f"classes ({shown}); set data_check=dict(allow_unknown_classes=True) to skip such "
+                              f"objects")
         box = obj.find("bndbox")
         if box is None:
             raise NSTDetError(f"{xml_path}: malformed annotation, object {name!r} has no <bndbox>")
@@ -95,8 +115,11 @@ def check_voc_annotation(xml_path: str, img_path: str, classes: Sequence[str]) -
     return count
 
 
-def check_voc(dataset_cfg: dict, where: str) -> str:
-    """Check an ``XMLDataset`` config (``VOCDataset``): list file, XML files, boxes, images."""
+def check_voc(dataset_cfg: dict, where: str, **options: bool) -> str:
+    """Check an ``XMLDataset`` config (``VOCDataset``): list file, XML files, boxes, images.
+
+    ``options``: those of :func:`check_voc_annotation`.
+    """
     data_root = dataset_cfg.get("data_root") or ""
     if data_root:
         _require(data_root, "folder", where)
@@ -111,7 +134,8 @@ def check_voc(dataset_cfg: dict, where: str) -> str:
     if not ids:
         raise NSTDetError(f"{ann_file} lists no images ({where})")
     objects = sum(check_voc_annotation(osp.join(sub_root, ann_subdir, f"{i}.xml"),
-                                       osp.join(sub_root, img_subdir, f"{i}.jpg"), classes) for i in ids)
+                                       osp.join(sub_root, img_subdir, f"{i}.jpg"), classes, **options)
+                  for i in ids)
     return f"{ann_file}: {len(ids)} images, {objects} objects"
 
 
@@ -177,11 +201,13 @@ def _classes(dataset_cfg: dict) -> Sequence[str]:
     return DATASETS.get(dataset_cfg["type"]).METAINFO["classes"]
 
 
-def check_dataset(dataset_cfg: dict, where: str = "dataset", seen: Optional[set] = None) -> list[str]:
+def check_dataset(dataset_cfg: dict, where: str = "dataset", seen: Optional[set] = None,
+                  options: Optional[dict] = None) -> list[str]:
     """Check every VOC/COCO dataset inside ``dataset_cfg``; returns one summary line per dataset.
 
     Datasets of other types are not checked; a dataset whose config is in ``seen`` is skipped
-    (``val_dataloader`` and ``test_dataloader`` often share one).
+    (``val_dataloader`` and ``test_dataloader`` often share one). ``options``: the VOC options of
+    :func:`check_voc_annotation`.
     """
     seen = set() if seen is None else seen
     summaries = []
@@ -192,18 +218,24 @@ def check_dataset(dataset_cfg: dict, where: str = "dataset", seen: Optional[set]
         seen.add(key)
         cls = DATASETS.get(leaf.get("type", "")) if isinstance(leaf.get("type"), str) else leaf.get("type")
         if isinstance(cls, type) and issubclass(cls, XMLDataset):
-            summaries.append(check_voc(leaf, leaf_where))
+            summaries.append(check_voc(leaf, leaf_where, **(options or {})))
         elif isinstance(cls, type) and issubclass(cls, CocoDataset):
             summaries.append(check_coco(leaf, leaf_where))
     return summaries
 
 
 def check_datasets(cfg: Config, loaders: Sequence[str] = ("train_dataloader", "val_dataloader")) -> list[str]:
-    """Check the datasets of the named dataloaders of ``cfg`` (absent or ``None`` ones are skipped)."""
+    """Check the datasets of the named dataloaders of ``cfg`` (absent or ``None`` ones are skipped),
+    with the options of ``cfg.data_check`` (see :data:`DATA_CHECK_OPTIONS`)."""
+    options = dict(cfg.get("data_check") or {})
+    unknown = sorted(set(options) - set(DATA_CHECK_OPTIONS))
+    if unknown:
+        raise NSTDetError(f"data_check: unknown option(s) {', '.join(unknown)} "
+                          f"(known: {', '.join(DATA_CHECK_OPTIONS)})")
     summaries: list[str] = []
     seen: set = set()
     for name in loaders:
         loader: Optional[dict] = cfg.get(name)
         if loader and loader.get("dataset"):
-            summaries += check_dataset(loader["dataset"], f"{name}.dataset", seen)
+            summaries += check_dataset(loader["dataset"], f"{name}.dataset", seen, options)
     return summaries
