@@ -25,16 +25,14 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Callable, Optional
 
 import torch
+
+from nst_det.utils.benchmark import measure_steps, memory_in_fresh_processes
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
@@ -42,9 +40,6 @@ VARIANTS = {
     "teacher": "student step + teacher forward",
     "nst": "student step + teacher forward + NST P2-P6",
 }
-# glibc returns freed blocks >= 64 KiB to the OS at once (no adaptive threshold), so the resident
-# set size follows the live tensors and its peak is the step's peak working memory
-CPU_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "65536"}
 PRESETS = {
     "cuda": dict(student="mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py",
                  teacher="mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py",
@@ -144,44 +139,8 @@ def measure(args: argparse.Namespace, variants: list[str]) -> dict[str, dict]:
     """Median step time (interleaved) and peak memory per variant."""
     model, steps = build_steps(args)
     batch = random_batch(args.batch, tuple(args.size), model.student.roi_head.bbox_head.num_classes)
-    cuda = args.device == "cuda"
-    for _ in range(args.warmup):
-        for variant in variants:
-            steps[variant](copy.deepcopy(batch))
-    times = {v: [] for v in variants}
-    peaks = {v: 0 for v in variants}
-    rss_before = _reset_peak_rss()
-    for _ in range(args.steps):
-        for variant in variants:
-            data = copy.deepcopy(batch)
-            if cuda:
-                torch.cuda.synchronize()
-                torch.cuda.reset_peak_memory_stats()
-            start = time.perf_counter()
-            steps[variant](data)
-            if cuda:
-                torch.cuda.synchronize()
-                peaks[variant] = max(peaks[variant], torch.cuda.max_memory_allocated())
-            times[variant].append(time.perf_counter() - start)
-    if not cuda:  # meaningful only when this process ran a single variant
-        peaks = {v: _status_kib("VmHWM") * 1024 - rss_before for v in variants}
-    return {v: dict(ms=1000 * statistics.median(times[v]), mem_mib=peaks[v] / 2 ** 20) for v in variants}
-
-
-def _status_kib(field: str) -> int:
-    """A ``kB`` field of ``/proc/self/status`` (Linux): ``VmRSS``, ``VmHWM`` (peak RSS)."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
-def _reset_peak_rss() -> int:
-    """Reset this process's peak RSS to its current RSS (``clear_refs`` 5); returns that, in bytes."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
-    return _status_kib("VmRSS") * 1024
+    return measure_steps({v: steps[v] for v in variants}, lambda: copy.deepcopy(batch), args.steps, args.warmup,
+                         cuda=args.device == "cuda")
 
 
 # ----------------------------------------------------------------------------- driver
@@ -232,14 +191,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"timing {len(VARIANTS)} variants, interleaved ...", flush=True)
         rows = measure(args, list(VARIANTS))
         if args.device == "cpu":
-            for variant, label in VARIANTS.items():
-                print(f"memory of '{label}' in a fresh process ...", flush=True)
-                result = subprocess.run(child_command(args, variant), capture_output=True, text=True, cwd=ROOT,
-                                        env={**os.environ, **CPU_MALLOC_ENV})
-                if result.returncode != 0:
-                    print(result.stderr[-3000:], file=sys.stderr)
-                    return 1
-                rows[variant]["mem_mib"] = json.loads(result.stdout.strip().splitlines()[-1])["mem_mib"]
+            memory = memory_in_fresh_processes(list(VARIANTS), lambda v: child_command(args, v), ROOT)
+            for variant, mem_mib in memory.items():
+                rows[variant]["mem_mib"] = mem_mib
     print(format_table(args, rows))
     return 0
 

@@ -1,0 +1,41 @@
+"""The step benchmarks run end to end at tiny sizes and print their side-by-side tables."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from det_fixtures import run_tool
+
+pytestmark = pytest.mark.slow
+
+
+def table_rows(output: str) -> dict[str, list[str]]:
+    rows = {}
+    for line in output.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and not line.startswith("| variant") and len(cells) > 2:
+            rows[cells[0]] = cells[1:]
+    return rows
+
+
+def test_benchmark_pretrain_compares_distillation_with_teacher_forward_plus_student_step():
+    result = run_tool("benchmark_pretrain.py", ["--device", "cpu", "--student", "resnet18", "--teacher", "resnet34",
+                                                "--taps", "layer3", "layer4", "--num-classes", "10", "--batch", "2",
+                                                "--size", "64", "--steps", "1", "--warmup", "0"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "('layer3.1.relu:input', 'layer3.5.relu:input'), ('layer4.1.relu:input', 'layer4.2.relu:input')" \
+        in result.stdout
+    rows = table_rows(result.stdout)
+    assert list(rows) == ["student step", "student step + teacher forward", "student step + teacher forward + NST"]
+    assert rows["student step + teacher forward"][1] == "1.000x"
+    assert all(re.fullmatch(r"\d+\.\d{3}x", row[1]) and float(row[2]) > 0 for row in rows.values())
+
+
+def test_benchmark_det_compares_nst_on_fpn_with_teacher_forward_plus_student_step():
+    result = run_tool("benchmark_det.py", ["--device", "cpu", "--batch", "1", "--size", "64", "96",
+                                           "--steps", "1", "--warmup", "0"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = table_rows(result.stdout)
+    assert list(rows) == ["student step", "student step + teacher forward", "student step + teacher forward + NST P2-P6"]
+    assert rows["student step + teacher forward"][1] == "1.000x"
+    assert all(float(row[0]) > 0 for row in rows.values())

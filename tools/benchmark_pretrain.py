@@ -1,0 +1,184 @@
+"""ImageNet-stage step cost: NST distillation vs the teacher forward + student train step it needs anyway.
+
+    python tools/benchmark_pretrain.py                    # GPU if present, else CPU at small sizes
+    python tools/benchmark_pretrain.py --device cuda --taps layer3 layer4
+
+Three variants of one SGD step on the same random uint8 batch, all on one ``ClassifierDistiller``
+(same weights, same optimizer): the student's CE step alone; the student's step plus the frozen
+teacher's forward; and the full distillation step (``ClassifierDistiller.train_step``: the same
+teacher forward with feature taps, plus NST on the tapped layers). The last two differ only by the
+taps and the NST losses with their backward: the cost the hardening issue bounds
+(distill ≤ 1.10 × teacher forward + student step). Images/s of the distillation step are printed.
+
+GPU defaults: ResNet-101 → ResNet-18, batch 256 at 224x224, bf16 autocast, channels_last, 1000
+classes. CPU defaults: the same networks, batch 8, float32. ``--taps layer4`` is the official NST
+setting (final stage, pre-activation); ``layer3 layer4`` adds the third stage.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, Optional
+
+import torch
+
+from nst_det.utils.benchmark import measure_steps, memory_in_fresh_processes
+
+ROOT = Path(__file__).resolve().parents[1]
+VARIANTS = {
+    "student": "student step",
+    "teacher": "student step + teacher forward",
+    "distill": "student step + teacher forward + NST",
+}
+PRESETS = {
+    "cuda": dict(batch=256, size=224, amp=True, channels_last=True, steps=20, warmup=3),
+    "cpu": dict(batch=8, size=224, amp=False, channels_last=False, steps=5, warmup=1),
+}
+
+
+def taps_for(student: str, teacher: str, stages: list[str]) -> list[tuple[str, str]]:
+    """Pre-activation taps (``layerN.<last block>.relu:input``) of each stage, student and teacher."""
+    import torchvision
+
+    def last_block(arch: str, stage: str) -> int:
+        return len(getattr(getattr(torchvision.models, arch)(), stage)) - 1
+
+    return [(f"{stage}.{last_block(student, stage)}.relu:input", f"{stage}.{last_block(teacher, stage)}.relu:input")
+            for stage in stages]
+
+
+def get_args_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--student", default="resnet18")
+    parser.add_argument("--teacher", default="resnet101")
+    parser.add_argument("--taps", nargs="+", default=["layer4"], choices=["layer1", "layer2", "layer3", "layer4"])
+    parser.add_argument("--num-classes", type=int, default=1000)
+    parser.add_argument("--batch", type=int, help="images per step")
+    parser.add_argument("--size", type=int, help="crop side")
+    parser.add_argument("--steps", type=int, help="timed steps (median reported)")
+    parser.add_argument("--warmup", type=int, help="untimed steps first")
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast")
+    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--loss-weight", type=float, default=50.0, help="NST λ")
+    parser.add_argument("--threads", type=int, help="CPU threads (torch.set_num_threads)")
+    parser.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)  # child process
+    parser.add_argument("--teacher-ckpt", help=argparse.SUPPRESS)
+    return parser
+
+
+def resolve(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill unset options from the device's preset."""
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    for key, value in PRESETS[args.device].items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    return args
+
+
+def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Callable[[dict], None]]]:
+    """One distiller and a step function per variant, all updating the same student."""
+    from mmengine.optim import build_optim_wrapper
+
+    from nst_det.registry import MODELS
+
+    torch.manual_seed(0)
+    model = MODELS.build(dict(
+        type="ClassifierDistiller", student=dict(arch=args.student, num_classes=args.num_classes),
+        teacher=dict(arch=args.teacher, num_classes=args.num_classes, checkpoint=args.teacher_ckpt),
+        taps=taps_for(args.student, args.teacher, args.taps), channels_last=args.channels_last,
+        nst_loss=dict(type="NSTLoss", kernel="poly", loss_weight=args.loss_weight),
+        data_preprocessor=dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53],
+                               std=[58.395, 57.12, 57.375])))
+    model = model.to(args.device).train()
+    wrapper = dict(type="AmpOptimWrapper", dtype="bfloat16") if args.amp else dict(type="OptimWrapper")
+    optim = build_optim_wrapper(model, dict(**wrapper, optimizer=dict(type="SGD", lr=1e-4, momentum=0.9)))
+
+    def without_nst(data: dict, teacher: bool) -> None:
+        """``ClassifierDistiller.train_step`` without taps and NST (and optionally without the teacher)."""
+        with optim.optim_context(model):
+            data = model.data_preprocessor(data, True)
+            inputs = model._prepare(data["inputs"])
+            if teacher:
+                with torch.no_grad():
+                    model.teacher(inputs)
+            logits = model.student(inputs)
+            loss = torch.nn.functional.cross_entropy(logits.float(), data["data_samples"])
+        optim.update_params(loss)
+
+    return model, {"student": lambda data: without_nst(data, teacher=False),
+                   "teacher": lambda data: without_nst(data, teacher=True),
+                   "distill": lambda data: model.train_step(data, optim)}
+
+
+def measure(args: argparse.Namespace, variants: list[str]) -> dict[str, dict]:
+    """Median step time (interleaved) and peak memory per variant."""
+    _, steps = build_steps(args)
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randint(0, 256, (args.batch, 3, args.size, args.size), dtype=torch.uint8, generator=generator)
+    labels = torch.randint(0, args.num_classes, (args.batch,), generator=generator)
+    inputs, labels = inputs.to(args.device), labels.to(args.device)  # the step, not the host copy, is measured
+    return measure_steps({v: steps[v] for v in variants}, lambda: dict(inputs=inputs, data_samples=labels),
+                         args.steps, args.warmup, cuda=args.device == "cuda")
+
+
+def teacher_checkpoint(args: argparse.Namespace, out: Path) -> Path:
+    """Random teacher weights in torchvision layout (speed does not depend on their values)."""
+    from nst_det.pretrain.models import build_resnet
+
+    torch.save(build_resnet(args.teacher, args.num_classes).state_dict(), out)
+    return out
+
+
+def child_command(args: argparse.Namespace, variant: str) -> list[str]:
+    flags = ["--device", args.device, "--student", args.student, "--teacher", args.teacher, "--taps", *args.taps,
+             "--num-classes", str(args.num_classes), "--batch", str(args.batch), "--size", str(args.size),
+             "--steps", "1", "--warmup", "1", "--loss-weight", str(args.loss_weight),
+             "--amp" if args.amp else "--no-amp", "--channels-last" if args.channels_last else "--no-channels-last"]
+    return [sys.executable, __file__, "--variant", variant, "--teacher-ckpt", args.teacher_ckpt, *flags,
+            *(["--threads", str(args.threads)] if args.threads else [])]
+
+
+def format_table(args: argparse.Namespace, rows: dict[str, dict]) -> str:
+    device = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    memory = "peak alloc MiB" if args.device == "cuda" else "step RSS MiB"
+    precision = "bf16 autocast" if args.amp else "float32"
+    lines = [f"{args.teacher} -> {args.student} distillation step on {device}, batch {args.batch} at "
+             f"{args.size}x{args.size}, {precision}{', channels_last' if args.channels_last else ''}, "
+             f"NST taps {taps_for(args.student, args.teacher, args.taps)}; median of {args.steps} interleaved steps",
+             "", f"| variant | step ms | vs teacher fwd | images/s | {memory} | vs teacher fwd |",
+             "|---|---:|---:|---:|---:|---:|"]
+    base = rows["teacher"]
+    for key, label in VARIANTS.items():
+        row = rows[key]
+        lines.append(f"| {label} | {row['ms']:.0f} | {row['ms'] / base['ms']:.3f}x | "
+                     f"{args.batch / row['ms'] * 1000:.0f} | {row['mem_mib']:.0f} | "
+                     f"{row['mem_mib'] / base['mem_mib']:.3f}x |")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = resolve(get_args_parser().parse_args(argv))
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.variant:  # child: CPU memory of one variant
+        print(json.dumps(measure(args, [args.variant])[args.variant]), flush=True)
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        args.teacher_ckpt = str(teacher_checkpoint(args, Path(tmp) / "teacher.pth"))
+        print(f"timing {len(VARIANTS)} variants, interleaved ...", flush=True)
+        rows = measure(args, list(VARIANTS))
+        if args.device == "cpu":
+            memory = memory_in_fresh_processes(list(VARIANTS), lambda v: child_command(args, v), ROOT)
+            for variant, mem_mib in memory.items():
+                rows[variant]["mem_mib"] = mem_mib
+    print(format_table(args, rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
