@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import pytest
 import torch
@@ -74,20 +75,29 @@ def assert_continued_like_reference(work: Path, reference: Path, resumed_at: int
         torch.testing.assert_close(value, reference_weights[key], rtol=1e-4, atol=1e-5, msg=key)
 
 
+def kill_resume_and_compare(command: Callable[..., list[str]], tmp_path: Path, iters_per_epoch: int,
+                            kill_after_iter: int) -> str:
+    """Run ``command`` (4 epochs) uninterrupted and killed after ``kill_after_iter``, resume the killed
+    one, compare; returns the resumed run's log."""
+    reference, work = tmp_path / "reference", tmp_path / "killed"
+    run(command(reference))
+    latest = run_killed_mid_epoch(command(work), work, kill_after_iter)
+    assert not (work / "epoch_4.pth").exists()
+    start_epoch = int(latest.stem.split("_")[1])
+
+    log = run(command(work, "--resume", "auto"))
+    assert f"resumed epoch: {start_epoch}, iter: {iters_per_epoch * start_epoch}" in log
+    assert_continued_like_reference(work, reference, iters_per_epoch * start_epoch, "epoch_4.pth",
+                                    last_iter=4 * iters_per_epoch)
+    return log
+
+
 def test_pretrain_sigkill_then_resume_auto_matches_an_uninterrupted_run(tmp_path, tiny_data):
     def command(work: Path, *extra: str) -> list[str]:  # 4 epochs of 5 iterations
         return [sys.executable, PRETRAIN_TOOL, BASELINE_CONFIG, "--work-dir", str(work), "--deterministic", *extra,
                 "--cfg-options", *tiny_options(tiny_data, epochs=4), "log_processor.window_size=1"]
 
-    reference, work = tmp_path / "reference", tmp_path / "killed"
-    run(command(reference))
-    latest = run_killed_mid_epoch(command(work), work, kill_after_iter=12)  # in epoch 3, after epoch_2.pth
-    assert not (work / "epoch_4.pth").exists()
-    start_epoch = int(latest.stem.split("_")[1])
-
-    log = run(command(work, "--resume", "auto"))
-    assert f"resumed epoch: {start_epoch}, iter: {5 * start_epoch}" in log
-    assert_continued_like_reference(work, reference, 5 * start_epoch, "epoch_4.pth", last_iter=20)
+    kill_resume_and_compare(command, tmp_path, iters_per_epoch=5, kill_after_iter=12)  # in epoch 3
 
 
 def test_train_det_sigkill_then_resume_auto_matches_an_uninterrupted_run(tmp_path, det_data, weight_files):
@@ -99,13 +109,5 @@ def test_train_det_sigkill_then_resume_auto_matches_an_uninterrupted_run(tmp_pat
         return [sys.executable, str(ROOT / "tools" / "train_det.py"), str(DEMO / "faster_rcnn_nst_demo.py"),
                 "--work-dir", str(work), "--deterministic", *extra, "--cfg-options", *options]
 
-    reference, work = tmp_path / "reference", tmp_path / "killed"
-    run(command(reference))
-    latest = run_killed_mid_epoch(command(work), work, kill_after_iter=3)  # in epoch 2, after epoch_1.pth
-    assert not (work / "epoch_4.pth").exists()
-    start_epoch = int(latest.stem.split("_")[1])
-
-    log = run(command(work, "--resume", "auto"))
-    assert f"resumed epoch: {start_epoch}, iter: {2 * start_epoch}" in log
+    log = kill_resume_and_compare(command, tmp_path, iters_per_epoch=2, kill_after_iter=3)  # in epoch 2
     assert "loss_nst_p4" in log
-    assert_continued_like_reference(work, reference, 2 * start_epoch, "epoch_4.pth", last_iter=8)

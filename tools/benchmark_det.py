@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
 import torch
 
-from nst_det.utils.benchmark import measure_steps, memory_in_fresh_processes
+from nst_det.utils.benchmark import (add_step_benchmark_args, measure_steps, ratio_table, resolve_preset,
+                                     run_step_benchmark)
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
@@ -51,31 +50,12 @@ PRESETS = {
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser = add_step_benchmark_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), list(VARIANTS))
     parser.add_argument("--student", help="student detector config (default: per device, see above)")
     parser.add_argument("--teacher", help="teacher detector config (default: per device)")
     parser.add_argument("--batch", type=int, help="images per step")
     parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="image size")
-    parser.add_argument("--steps", type=int, help="timed steps (median reported)")
-    parser.add_argument("--warmup", type=int, help="untimed steps first")
-    parser.add_argument("--loss-weight", type=float, default=50.0, help="NST λ")
-    parser.add_argument("--threads", type=int, help="CPU threads (torch.set_num_threads); 1 is steadier "
-                                                   "on a shared machine")
-    parser.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)  # child process
-    parser.add_argument("--teacher-ckpt", help=argparse.SUPPRESS)
     return parser
-
-
-def resolve(args: argparse.Namespace) -> argparse.Namespace:
-    """Fill unset options from the device's preset."""
-    if args.device == "auto":
-        args.device = "cuda" if torch.cuda.is_available() else "cpu"
-    preset = PRESETS[args.device]
-    for key, value in preset.items():
-        if getattr(args, key, None) is None:
-            setattr(args, key, value)
-    return args
 
 
 # ----------------------------------------------------------------------------- one variant
@@ -168,34 +148,14 @@ def format_table(args: argparse.Namespace, rows: dict[str, dict]) -> str:
     memory = "peak alloc MiB" if args.device == "cuda" else "step RSS MiB"
     lines = [f"Faster R-CNN train step on {device}, batch {args.batch} at {args.size[0]}x{args.size[1]}, "
              f"{'fp16 autocast' if args.amp else 'float32'}; median of {args.steps} interleaved steps",
-             f"student {args.student}", f"teacher {args.teacher}", "",
-             f"| variant | step ms | vs teacher fwd | {memory} | vs teacher fwd |",
-             "|---|---:|---:|---:|---:|"]
-    base = rows["teacher"]
-    for key, label in VARIANTS.items():
-        row = rows[key]
-        lines.append(f"| {label} | {row['ms']:.0f} | {row['ms'] / base['ms']:.3f}x | {row['mem_mib']:.0f} | "
-                     f"{row['mem_mib'] / base['mem_mib']:.3f}x |")
-    return "\n".join(lines)
+             f"student {args.student}", f"teacher {args.teacher}", ""]
+    return "\n".join(lines + ratio_table(rows, VARIANTS, "teacher", memory))
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    args = resolve(get_args_parser().parse_args(argv))
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.variant:  # child: CPU memory of one variant
-        print(json.dumps(measure(args, [args.variant])[args.variant]), flush=True)
-        return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        args.teacher_ckpt = str(teacher_checkpoint(args.teacher, Path(tmp) / "teacher.pth"))
-        print(f"timing {len(VARIANTS)} variants, interleaved ...", flush=True)
-        rows = measure(args, list(VARIANTS))
-        if args.device == "cpu":
-            memory = memory_in_fresh_processes(list(VARIANTS), lambda v: child_command(args, v), ROOT)
-            for variant, mem_mib in memory.items():
-                rows[variant]["mem_mib"] = mem_mib
-    print(format_table(args, rows))
-    return 0
+    args = resolve_preset(get_args_parser().parse_args(argv), PRESETS)
+    return run_step_benchmark(args, VARIANTS, measure, lambda path: teacher_checkpoint(args.teacher, path),
+                              lambda variant: child_command(args, variant), lambda rows: format_table(args, rows), ROOT)
 
 
 if __name__ == "__main__":

@@ -17,15 +17,14 @@ setting (final stage, pre-activation); ``layer3 layer4`` adds the third stage.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable, Optional
 
 import torch
 
-from nst_det.utils.benchmark import measure_steps, memory_in_fresh_processes
+from nst_det.utils.benchmark import (add_step_benchmark_args, measure_steps, ratio_table, resolve_preset,
+                                     run_step_benchmark)
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
@@ -51,33 +50,16 @@ def taps_for(student: str, teacher: str, stages: list[str]) -> list[tuple[str, s
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser = add_step_benchmark_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), list(VARIANTS))
     parser.add_argument("--student", default="resnet18")
     parser.add_argument("--teacher", default="resnet101")
     parser.add_argument("--taps", nargs="+", default=["layer4"], choices=["layer1", "layer2", "layer3", "layer4"])
     parser.add_argument("--num-classes", type=int, default=1000)
     parser.add_argument("--batch", type=int, help="images per step")
     parser.add_argument("--size", type=int, help="crop side")
-    parser.add_argument("--steps", type=int, help="timed steps (median reported)")
-    parser.add_argument("--warmup", type=int, help="untimed steps first")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast")
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
-    parser.add_argument("--loss-weight", type=float, default=50.0, help="NST λ")
-    parser.add_argument("--threads", type=int, help="CPU threads (torch.set_num_threads)")
-    parser.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)  # child process
-    parser.add_argument("--teacher-ckpt", help=argparse.SUPPRESS)
     return parser
-
-
-def resolve(args: argparse.Namespace) -> argparse.Namespace:
-    """Fill unset options from the device's preset."""
-    if args.device == "auto":
-        args.device = "cuda" if torch.cuda.is_available() else "cpu"
-    for key, value in PRESETS[args.device].items():
-        if getattr(args, key, None) is None:
-            setattr(args, key, value)
-    return args
 
 
 def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Callable[[dict], None]]]:
@@ -150,34 +132,14 @@ def format_table(args: argparse.Namespace, rows: dict[str, dict]) -> str:
     lines = [f"{args.teacher} -> {args.student} distillation step on {device}, batch {args.batch} at "
              f"{args.size}x{args.size}, {precision}{', channels_last' if args.channels_last else ''}, "
              f"NST taps {taps_for(args.student, args.teacher, args.taps)}; median of {args.steps} interleaved steps",
-             "", f"| variant | step ms | vs teacher fwd | images/s | {memory} | vs teacher fwd |",
-             "|---|---:|---:|---:|---:|---:|"]
-    base = rows["teacher"]
-    for key, label in VARIANTS.items():
-        row = rows[key]
-        lines.append(f"| {label} | {row['ms']:.0f} | {row['ms'] / base['ms']:.3f}x | "
-                     f"{args.batch / row['ms'] * 1000:.0f} | {row['mem_mib']:.0f} | "
-                     f"{row['mem_mib'] / base['mem_mib']:.3f}x |")
-    return "\n".join(lines)
+             ""]
+    return "\n".join(lines + ratio_table(rows, VARIANTS, "teacher", memory, images_per_step=args.batch))
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    args = resolve(get_args_parser().parse_args(argv))
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    if args.variant:  # child: CPU memory of one variant
-        print(json.dumps(measure(args, [args.variant])[args.variant]), flush=True)
-        return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        args.teacher_ckpt = str(teacher_checkpoint(args, Path(tmp) / "teacher.pth"))
-        print(f"timing {len(VARIANTS)} variants, interleaved ...", flush=True)
-        rows = measure(args, list(VARIANTS))
-        if args.device == "cpu":
-            memory = memory_in_fresh_processes(list(VARIANTS), lambda v: child_command(args, v), ROOT)
-            for variant, mem_mib in memory.items():
-                rows[variant]["mem_mib"] = mem_mib
-    print(format_table(args, rows))
-    return 0
+    args = resolve_preset(get_args_parser().parse_args(argv), PRESETS)
+    return run_step_benchmark(args, VARIANTS, measure, lambda path: teacher_checkpoint(args, path),
+                              lambda variant: child_command(args, variant), lambda rows: format_table(args, rows), ROOT)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,15 @@ follows the live tensors: peak resident set during a step minus the resident siz
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
 import subprocess
+import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import torch
 
@@ -84,3 +86,67 @@ def memory_in_fresh_processes(variants: list[str], command: Callable[[str], list
             raise RuntimeError(f"variant {variant} failed:\n{result.stderr[-3000:]}")
         memory[variant] = json.loads(result.stdout.strip().splitlines()[-1])["mem_mib"]
     return memory
+
+
+def ratio_table(rows: dict[str, dict], labels: dict[str, str], base: str, memory: str,
+                images_per_step: Optional[int] = None, base_name: str = "teacher fwd") -> list[str]:
+    """Markdown rows: step ms and memory of each variant, and their ratios to variant ``base``
+    (``base_name`` in the header); with ``images_per_step``, an images/s column too."""
+    images = " images/s |" if images_per_step else ""
+    lines = [f"| variant | step ms | vs {base_name} |{images} {memory} | vs {base_name} |",
+             "|---|---:|---:|" + ("---:|" if images_per_step else "") + "---:|---:|"]
+    for key, label in labels.items():
+        row, ref = rows[key], rows[base]
+        rate = f" {images_per_step / row['ms'] * 1000:.0f} |" if images_per_step else ""
+        lines.append(f"| {label} | {row['ms']:.0f} | {row['ms'] / ref['ms']:.3f}x |{rate} {row['mem_mib']:.0f} | "
+                     f"{row['mem_mib'] / ref['mem_mib']:.3f}x |")
+    return lines
+
+
+def run_step_benchmark(args: argparse.Namespace, labels: dict[str, str],
+                       measure: Callable[[argparse.Namespace, list[str]], dict[str, dict]],
+                       write_teacher: Callable[[Path], Path], child_command: Callable[[str], list[str]],
+                       format_table: Callable[[dict[str, dict]], str], cwd: Path) -> int:
+    """The driver of a step benchmark (``args.device``, ``args.threads``, ``args.variant``).
+
+    A child process (``args.variant`` set) measures that variant alone and prints its JSON row.
+    Otherwise: write a random teacher checkpoint to a temporary folder (``args.teacher_ckpt``),
+    time all variants interleaved, on CPU measure each one's memory in a fresh process, print the table.
+    """
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.variant:
+        print(json.dumps(measure(args, [args.variant])[args.variant]), flush=True)
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        args.teacher_ckpt = str(write_teacher(Path(tmp) / "teacher.pth"))
+        print(f"timing {len(labels)} variants, interleaved ...", flush=True)
+        rows = measure(args, list(labels))
+        if args.device == "cpu":
+            for variant, mem_mib in memory_in_fresh_processes(list(labels), child_command, cwd).items():
+                rows[variant]["mem_mib"] = mem_mib
+    print(format_table(rows))
+    return 0
+
+
+def add_step_benchmark_args(parser: argparse.ArgumentParser, variants: list[str]) -> argparse.ArgumentParser:
+    """The flags every step benchmark has (device, steps, warm-up, λ, threads; child-process flags)."""
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--steps", type=int, help="timed steps (median reported)")
+    parser.add_argument("--warmup", type=int, help="untimed steps first")
+    parser.add_argument("--loss-weight", type=float, default=50.0, help="NST λ")
+    parser.add_argument("--threads", type=int, help="CPU threads (torch.set_num_threads); 1 is steadier "
+                                                   "on a shared machine")
+    parser.add_argument("--variant", choices=variants, help=argparse.SUPPRESS)  # child process
+    parser.add_argument("--teacher-ckpt", help=argparse.SUPPRESS)
+    return parser
+
+
+def resolve_preset(args: argparse.Namespace, presets: dict[str, dict]) -> argparse.Namespace:
+    """Pick the device (``auto``: CUDA when present) and fill unset options from its preset."""
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    for key, value in presets[args.device].items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    return args
