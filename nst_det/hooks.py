@@ -12,6 +12,11 @@ from nst_det.utils.checkpoint import check_free_space, checkpoint_bytes, last_co
 from nst_det.utils.errors import NSTDetError
 
 
+def is_training_run(runner) -> bool:
+    """Whether ``runner`` is in ``train()`` (its optimizer is built), not ``val()``/``test()``."""
+    return isinstance(runner.optim_wrapper, (OptimWrapper, OptimWrapperDict))
+
+
 @HOOKS.register_module()
 class NonFiniteLossHook(Hook):
     """Stop training at the first NaN/Inf loss term, naming the iteration and the term.
@@ -53,9 +58,9 @@ class FreeSpaceHook(Hook):
         self.reserve_mib = reserve_mib
 
     def before_run(self, runner) -> None:
+        if not is_training_run(runner):
+            return  # tools/test_det.py: no checkpoints are written
         wrapper = runner.optim_wrapper
-        if not isinstance(wrapper, (OptimWrapper, OptimWrapperDict)):
-            return  # not training (tools/test_det.py): no checkpoints are written
         wrappers = wrapper.values() if isinstance(wrapper, OptimWrapperDict) else [wrapper]
         optimizers = [w.optimizer for w in wrappers]
         model = getattr(runner.model, "module", runner.model)

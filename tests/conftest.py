@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +47,20 @@ def run_tool(args: list[str], tool: str = PRETRAIN_TOOL, launcher: list[str] | N
     """Run ``tool`` (default tools/pretrain_backbone.py) in a subprocess from the repository root."""
     cmd = (launcher or [sys.executable]) + [tool, *args]
     return subprocess.run(cmd, cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=600)
+
+
+class _CreatesFile:
+    """Unpickling this calls ``open(target, "w")``: what a malicious checkpoint does."""
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __reduce__(self):
+        return (open, (self.target, "w"))
+
+
+def write_malicious_checkpoint(path: Path, creates: Path, key: str = "state_dict") -> Path:
+    """A ``.pth`` whose unpickling would create the file ``creates`` (``{key: <code>}``)."""
+    with open(path, "wb") as f:
+        pickle.dump({key: _CreatesFile(str(creates))}, f)
+    return path

@@ -1,12 +1,12 @@
 """Checkpoint I/O: atomic writes, plain-data mmengine state, the weights-only loader."""
 import os
-import pickle
 
 import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
+from conftest import write_malicious_checkpoint
 from nst_det.utils.checkpoint import AtomicLocalBackend, atomic_save, from_plain, safe_load, to_plain
 from nst_det.utils.errors import NSTDetError
 
@@ -77,18 +77,9 @@ class _Opaque:
     pass
 
 
-class _CreatesFile:
-    def __init__(self, target):
-        self.target = target
-
-    def __reduce__(self):
-        return (open, (self.target, "w"))
-
-
 def test_safe_load_refuses_code_and_reports_corruption(tmp_path):
     target = tmp_path / "pwned"
-    with open(tmp_path / "evil.pth", "wb") as f:
-        pickle.dump({"meta": _CreatesFile(str(target))}, f)
+    write_malicious_checkpoint(tmp_path / "evil.pth", target, key="meta")
     with pytest.raises(NSTDetError, match=r"resume checkpoint .*evil\.pth holds more than plain tensors"):
         safe_load(tmp_path / "evil.pth", what="resume checkpoint")
     assert not target.exists()

@@ -167,9 +167,11 @@ def test_a_backbone_file_that_misses_keys_stops_training(weight_files):
     plain = build_model(PLAIN_CONFIG, backbone_checkpoint=str(weight_files["resnet18_partial"]))
     with pytest.raises(NSTDetError, match=r"keys missing: 'layer4\.0\.conv1\.weight'"):
         check_backbone_file(plain.backbone)
-    runner = SimpleNamespace(model=plain, logger=None)
+    testing = SimpleNamespace(model=plain, logger=None, optim_wrapper=dict(type="OptimWrapper"))
+    BackboneCheckHook().before_run(testing)  # not training: the backbone file is not needed
+    training = SimpleNamespace(model=plain, logger=None, optim_wrapper=OptimWrapper(torch.optim.SGD(plain.parameters())))
     with pytest.raises(NSTDetError, match="backbone file .*backbone_resnet18_partial.pth does not fit"):
-        BackboneCheckHook().before_train(runner)
+        BackboneCheckHook().before_run(training)
     wrong_arch = build_model(PLAIN_CONFIG, backbone_checkpoint=str(weight_files["resnet50"]))
     with pytest.raises(NSTDetError, match="shape mismatches"):
         check_backbone_file(wrong_arch.backbone)

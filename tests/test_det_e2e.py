@@ -3,12 +3,15 @@ resume, student-only checkpoints tested with the plain config, and 2-process tor
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 from det_fixtures import DEMO, build_model, plain_pycocotools, run_tool, tiny_run_options
+
+from conftest import write_malicious_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -103,3 +106,21 @@ def test_torchrun_two_processes_on_cpu(det_data, weight_files, tmp_path):
     assert not list(work.glob(".*.tmp"))  # atomic writes left no temporary files
     assert list(torch.load(work / "epoch_1.pth", weights_only=True)["state_dict"]) == \
         list(build_model(PLAIN_CONFIG).state_dict())
+
+
+@pytest.mark.parametrize("where", ["teacher_checkpoint", "backbone_checkpoint", "--resume"])
+def test_a_checkpoint_carrying_code_is_refused_by_train_det_and_never_run(det_data, weight_files, tmp_path, where):
+    target = tmp_path / "pwned"
+    evil = write_malicious_checkpoint(tmp_path / "evil.pth", target)
+    options = tiny_run_options(det_data / "VOCdevkit", weight_files)
+    if where == "--resume":
+        extra = ["--resume", str(evil)]
+    else:
+        extra, options = [], [o for o in options if not o.startswith(f"{where}=")] + [f"{where}={evil}"]
+    result = run_tool("train_det.py", [NST_CONFIG, "--work-dir", str(tmp_path / "work"), *extra,
+                                       "--cfg-options", *options])
+    assert result.returncode == 1, result.stderr[-3000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert re.fullmatch(rf"error: (teacher checkpoint|backbone file|resume checkpoint) {re.escape(str(evil))} holds "
+                        r"more than plain tensors and containers; refusing to unpickle it.*", last), result.stderr[-3000:]
+    assert not target.exists()

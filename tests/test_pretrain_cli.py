@@ -12,7 +12,7 @@ import torchvision
 
 from nst_det.data import make_classification_dataset
 
-from conftest import BASELINE_CONFIG, NST_CONFIG, ROOT, run_tool, tiny_options
+from conftest import BASELINE_CONFIG, NST_CONFIG, ROOT, run_tool, tiny_options, write_malicious_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -142,9 +142,7 @@ def test_non_finite_loss_stops_naming_iteration_and_term(tmp_path, tiny_data):
 
 def test_malicious_resume_checkpoint_is_refused_before_anything_runs(tmp_path, tiny_data):
     target = tmp_path / "pwned"
-    evil = tmp_path / "evil.pth"
-    with open(evil, "wb") as f:
-        f.write(b"\x80\x04" + b"cbuiltins\nopen\n" + pickle_open_call(str(target)))
+    evil = write_malicious_checkpoint(tmp_path / "evil.pth", target, key="meta")
     result = run_tool([BASELINE_CONFIG, "--work-dir", str(tmp_path / "work"), "--resume", str(evil),
                        "--cfg-options", *tiny_options(tiny_data)])
     assert result.returncode == 1
@@ -152,7 +150,3 @@ def test_malicious_resume_checkpoint_is_refused_before_anything_runs(tmp_path, t
                         r"refusing to unpickle it.*", result.stderr.strip().splitlines()[-1]), result.stderr[-2000:]
     assert not target.exists()
 
-
-def pickle_open_call(path: str) -> bytes:
-    """Protocol-0 pickle ops calling ``open(path, 'w')`` (after the GLOBAL opcode)."""
-    return f"(V{path}\nVw\ntR.".encode()

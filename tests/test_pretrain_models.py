@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import pickle
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import torch
 import torchvision
 from mmengine.optim import OptimWrapper
 
+from conftest import write_malicious_checkpoint
 from nst_det.pretrain.export import check_against_mmdet_resnet, export_backbone
 from nst_det.pretrain.models import ClassifierDistiller, load_resnet_weights, tap_loss_name
 from nst_det.registry import MODELS
@@ -117,20 +117,9 @@ def test_teacher_of_another_architecture_is_refused(tmp_path, teacher_file):
         load_resnet_weights(torchvision.models.resnet34(), tmp_path / "missing.pth", "resnet34")
 
 
-class _CreatesFile:
-    """Unpickling this would create a file: what a malicious checkpoint does."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-
-    def __reduce__(self):
-        return (open, (self.target, "w"))
-
-
 def test_malicious_teacher_checkpoint_is_refused_without_running_it(tmp_path):
     target = tmp_path / "pwned.txt"
-    with open(tmp_path / "evil.pth", "wb") as f:
-        pickle.dump({"state_dict": _CreatesFile(str(target))}, f)
+    write_malicious_checkpoint(tmp_path / "evil.pth", target)
     with pytest.raises(NSTDetError, match="refusing to unpickle it"):
         load_resnet_weights(torchvision.models.resnet18(), tmp_path / "evil.pth", "resnet18")
     assert not target.exists()

@@ -6,5 +6,6 @@ from .levels import Level, measure_levels, select_levels
 from .teacher import build_teacher, load_model_config
 from .weights import check_backbone_file, check_covers, load_weights, resolve_checkpoint
 
-__all__ = ["NSTDistillDetector", "BackboneCheckHook", "CheckedLoadImageFromFile", "Level", "measure_levels", "select_levels", "build_teacher",
-           "load_model_config", "check_backbone_file", "check_covers", "load_weights", "resolve_checkpoint"]
+__all__ = ["NSTDistillDetector", "BackboneCheckHook", "CheckedLoadImageFromFile", "Level", "measure_levels",
+           "select_levels", "build_teacher", "load_model_config", "check_backbone_file", "check_covers", "load_weights",
+           "resolve_checkpoint"]

@@ -5,6 +5,7 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from nst_det.det.weights import check_backbone_file
+from nst_det.hooks import is_training_run
 from nst_det.registry import HOOKS
 
 
@@ -12,15 +13,18 @@ from nst_det.registry import HOOKS
 class BackboneCheckHook(Hook):
     """Stop training when the backbone's ``Pretrained`` file does not cover the backbone.
 
-    mmengine's ``Pretrained`` init only warns about missing keys and leaves those weights random;
-    this hook raises :class:`~nst_det.utils.errors.NSTDetError` listing the missing keys (and shape
-    mismatches) before the first iteration. Runs at ``before_train``, so testing a trained
-    checkpoint does not need the backbone file.
+    mmengine's ``Pretrained`` init only warns about missing keys and leaves those weights random,
+    and fails with a bare traceback on a file it cannot load. This hook reads the file first, with
+    the weights-only loader (``before_run``, before mmengine initialises the weights), and raises
+    :class:`~nst_det.utils.errors.NSTDetError` naming the file and any missing or mis-shaped keys.
+    Training runs only: testing a trained checkpoint does not need the backbone file.
     """
 
     priority = "VERY_HIGH"
 
-    def before_train(self, runner) -> None:
+    def before_run(self, runner) -> None:
+        if not is_training_run(runner):
+            return
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
         backbone = getattr(model, "backbone", None)
         if backbone is not None:

@@ -52,7 +52,10 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
     def transform(self, results: dict) -> Optional[dict]:
         filename = results["img_path"]
         try:
-            data = fileio.get(filename, backend_args=self.backend_args)
+            if self.file_client_args is not None:  # mmcv's deprecated spelling of backend_args
+                data = fileio.FileClient.infer_client(self.file_client_args, filename).get(filename)
+            else:
+                data = fileio.get(filename, backend_args=self.backend_args)
         except OSError as exc:
             return self._refuse(filename, exc.strerror or str(exc))
         problem = truncation_problem(data)
