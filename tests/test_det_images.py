@@ -84,13 +84,14 @@ def test_every_pipeline_of_a_config_loads_checked_images(config):
     assert use_checked_image_loading([dict(type="LoadImageFromFile")]) == [dict(type="CheckedLoadImageFromFile")]
 
 
-def test_train_det_names_a_truncated_training_image(det_data, tmp_path):
+def test_train_det_names_a_truncated_training_image(det_data, weight_files, tmp_path):
     data = Path(shutil.copytree(det_data, tmp_path / "data"))
     image = data / "VOCdevkit" / "VOC2007" / "JPEGImages" / "trainval_00001.jpg"
     image.write_bytes(image.read_bytes()[:600])
     result = run_tool("train_det.py", [
         str(DEMO / "faster_rcnn_baseline_demo.py"), "--work-dir", str(tmp_path / "work"), "--cfg-options",
-        f"data_root={data}/VOCdevkit/", "train_dataloader.num_workers=1", "train_dataloader.batch_size=2"])
+        f"data_root={data}/VOCdevkit/", f"backbone_checkpoint={weight_files['resnet18']}",
+        "train_dataloader.num_workers=1", "train_dataloader.batch_size=2"])
     assert result.returncode == 1, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: cannot decode image {image}: JPEG data ends before its end-of-image marker (truncated file?)")
