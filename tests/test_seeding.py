@@ -6,7 +6,10 @@ import random
 import numpy as np
 import pytest
 import torch
+from det_fixtures import DEMO
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Dataset
 
 from nst_det.registry import DATA_SAMPLERS, DATASETS
@@ -94,3 +97,23 @@ def test_seed_train_samples_refuses_a_sampler_it_cannot_seed():
     cfg = Config(dict(train_dataloader=dict(sampler=dict(type="InfiniteSampler"), dataset=dict(type="VOCDataset"))))
     with pytest.raises(NSTDetError, match="seed_per_sample=True needs .* got InfiniteSampler"):
         seed_train_samples(cfg)
+
+
+def test_an_mmdet_training_loader_with_wrapped_datasets_yields_seeded_batches(det_data):
+    init_default_scope("mmdet")
+    cfg = Config.fromfile(str(DEMO / "faster_rcnn_baseline_demo.py"))
+    voc = cfg.train_dataloader.dataset
+    voc.data_root = f"{det_data}/VOCdevkit/"
+    cfg.train_dataloader.dataset = dict(type="RepeatDataset", times=2, dataset=voc)  # as the VOC07+12 configs
+    cfg.train_dataloader.update(num_workers=0, persistent_workers=False, batch_size=2)
+    seed_train_samples(cfg)
+
+    def flips(epoch: int) -> list:
+        loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
+        loader.batch_sampler.sampler.set_epoch(epoch)
+        return [(s.img_path, s.flip) for batch in loader for s in batch["data_samples"]]
+
+    first = flips(epoch=0)
+    np.random.rand(50), torch.rand(50)
+    assert flips(epoch=0) == first and len(first) == 8  # 4 images, repeated twice
+    assert flips(epoch=1) != first

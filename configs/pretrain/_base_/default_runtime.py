@@ -12,7 +12,7 @@ default_hooks = dict(
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 custom_hooks = [
-    dict(type='FreeSpaceHook'),        # refuse to start if the work dir cannot hold a checkpoint
+    dict(type='FreeSpaceHook'),           # refuse to start if the work dir cannot hold a checkpoint
     dict(type='NonFiniteLossHook'),       # NaN/Inf loss: stop, name the term, keep the last good checkpoint
     dict(type='PlainCheckpointHook'),     # checkpoints load with torch.load(weights_only=True)
     dict(type='TeacherAccuracyHook'),     # the teacher's top-1/top-5 on val, once
