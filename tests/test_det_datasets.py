@@ -70,6 +70,13 @@ def test_a_voc_box_outside_the_image_names_the_file(data):
         check(VOC_CONFIG, data / "VOCdevkit")
 
 
+def test_an_empty_image_list_names_it(data):
+    listing = voc(data) / "ImageSets" / "Main" / "trainval.txt"
+    listing.write_text("\n")
+    with pytest.raises(NSTDetError, match=f"{listing} lists no images \\(train_dataloader.dataset\\)"):
+        check(VOC_CONFIG, data / "VOCdevkit")
+
+
 def test_a_voc_annotation_without_objects_is_refused_unless_allowed(data):
     xml = voc(data) / "Annotations" / "trainval_00003.xml"
     text = xml.read_text()
@@ -120,12 +127,18 @@ def test_coco_json_without_annotations_names_the_file(data):
         check(COCO_CONFIG, data / "coco")
 
 
-def test_a_coco_box_outside_the_image_names_the_file(data):
+@pytest.mark.parametrize("field, value, message", [
+    ("bbox", [100, 10, 60, 20], r"box \[x 100, y 10, w 60, h 20\] of annotation \d+ lies outside its 128x96 image"),
+    ("bbox", [10, 10, -5, 20], r"box \[x 10, y 10, w -5, h 20\] of annotation \d+ lies outside its 128x96 image"),
+    ("image_id", 999, r"annotation \d+ refers to image id 999, which is not in 'images'"),
+    ("category_id", 77, r"annotation \d+ has category id 77, which is not in 'categories'"),
+])
+def test_a_bad_coco_annotation_names_the_file(data, field, value, message):
     ann = data / "coco" / "annotations" / "instances_train.json"
     content = json.loads(ann.read_text())
-    content["annotations"][0]["bbox"] = [100, 10, 60, 20]
+    content["annotations"][0][field] = value
     ann.write_text(json.dumps(content))
-    with pytest.raises(NSTDetError, match=f"{ann}: box \\[x 100, y 10, w 60, h 20\\] .* outside its 128x96 image"):
+    with pytest.raises(NSTDetError, match=f"{ann}: {message}"):
         check(COCO_CONFIG, data / "coco")
 
 

@@ -98,7 +98,10 @@ def test_two_processes_under_torchrun(tmp_path, tiny_data):
 
 @pytest.mark.parametrize("problem, expected", [
     ("missing_data", r"error: dataset folder .*/nowhere/train does not exist \(expected .*\)"),
+    ("empty_data", r"error: dataset folder .*/empty/train has no class folders \(expected .*\)"),
+    ("no_images", r"error: dataset folder .*/no_images/train has class folders but no images \(extensions .*\)"),
     ("corrupt_image", r"error: cannot decode image .*/train/circle/circle_00001\.JPEG: .+"),
+    ("not_an_image", r"error: cannot decode image .*/train/circle/circle_00001\.JPEG: .+"),
     ("missing_teacher", r"error: teacher checkpoint .*/no_teacher\.pth does not exist"),
     ("missing_config", r"error: config file .*/nope\.py does not exist"),
 ])
@@ -107,11 +110,22 @@ def test_bad_input_gives_one_clear_line(tmp_path, tiny_data, problem, expected):
     config, extra = BASELINE_CONFIG, []
     if problem == "missing_data":
         data_root = tmp_path / "nowhere"
-    elif problem == "corrupt_image":
+    elif problem == "empty_data":
+        data_root = tmp_path / "empty"
+        (data_root / "train").mkdir(parents=True)
+    elif problem == "no_images":
+        data_root = tmp_path / "no_images"
+        for split in ("train", "val"):
+            (data_root / split / "circle").mkdir(parents=True)
+            (data_root / split / "circle" / "notes.txt").write_text("not an image file name")
+    elif problem in ("corrupt_image", "not_an_image"):
         data_root = tmp_path / "imagenet"
         make_classification_dataset(data_root, train_per_class=4, val_per_class=2, image_size=40, seed=3)
         image = data_root / "train" / "circle" / "circle_00001.JPEG"
-        image.write_bytes(image.read_bytes()[:200])  # truncated JPEG
+        if problem == "corrupt_image":
+            image.write_bytes(image.read_bytes()[:200])  # truncated JPEG
+        else:
+            image.write_text("<html>a web page saved under an image name</html>")
     elif problem == "missing_teacher":
         config, extra = NST_CONFIG, [f"teacher_checkpoint={tmp_path}/no_teacher.pth"]
     elif problem == "missing_config":
