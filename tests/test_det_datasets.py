@@ -52,21 +52,16 @@ def test_malformed_xml_names_the_file(data):
         check(VOC_CONFIG, data / "VOCdevkit")
 
 
-def test_a_non_numeric_coordinate_names_the_file(data):
-    xml = voc(data) / "Annotations" / "test_00000.xml"
+@pytest.mark.parametrize("name, tag, value, message", [
+    ("test_00000", "xmin", "left", "malformed annotation, <xmin> is 'left'"),  # not a number
+    ("trainval_00002", "xmax", "500", "box of .* xmax 500.* outside the 128x96 image"),
+])
+def test_a_bad_voc_coordinate_names_the_file(data, name, tag, value, message):
+    xml = voc(data) / "Annotations" / f"{name}.xml"
     text = xml.read_text()
-    start = text.index("<xmin>") + len("<xmin>")
-    xml.write_text(text[:start] + "left" + text[text.index("</xmin>"):])
-    with pytest.raises(NSTDetError, match=f"{xml}: malformed annotation, <xmin> is 'left'"):
-        check(VOC_CONFIG, data / "VOCdevkit")
-
-
-def test_a_voc_box_outside_the_image_names_the_file(data):
-    xml = voc(data) / "Annotations" / "trainval_00002.xml"
-    text = xml.read_text()
-    start = text.index("<xmax>") + len("<xmax>")
-    xml.write_text(text[:start] + "500" + text[text.index("</xmax>"):])
-    with pytest.raises(NSTDetError, match=f"{xml}: box of .* xmax 500.* outside the 128x96 image"):
+    start = text.index(f"<{tag}>") + len(f"<{tag}>")
+    xml.write_text(text[:start] + value + text[text.index(f"</{tag}>"):])
+    with pytest.raises(NSTDetError, match=f"{xml}: {message}"):
         check(VOC_CONFIG, data / "VOCdevkit")
 
 

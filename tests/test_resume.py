@@ -8,7 +8,6 @@ sampling must still continue as in the uninterrupted run.
 """
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -21,19 +20,18 @@ import torch
 from det_fixtures import DEMO, tiny_run_options
 
 from conftest import BASELINE_CONFIG, PRETRAIN_TOOL, ROOT, tiny_options, tool_env
+from nst_det.reporting import SCALARS_GLOB, Segment, chain_segments, find_scalars
 
 pytestmark = pytest.mark.slow
 
 
 def scalars_by_iter(work: Path, key: str) -> dict[int, float]:
-    """Training scalar ``key`` per iteration, from every run (timestamp folder) in a work dir."""
-    out = {}
-    for scalars in sorted(work.glob("*/vis_data/scalars.json")):
-        for line in scalars.read_text().splitlines():
-            record = json.loads(line)
-            if key in record and "iter" in record:
-                out[record["iter"]] = record[key]
-    return out
+    """Training scalar ``key`` per iteration, the launches of a work dir chained as ``compare_runs`` does
+    (a resumed launch replaces the killed one's lines from its first iteration on); ``{}`` before any log."""
+    if not list(work.glob(SCALARS_GLOB)):
+        return {}
+    train, _, _ = chain_segments([Segment.read(path) for path in find_scalars(work)])
+    return {int(record["iter"]): record[key] for record in train if key in record and "iter" in record}
 
 
 def run(command: list[str]) -> str:
