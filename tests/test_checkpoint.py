@@ -7,7 +7,7 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
 from conftest import write_malicious_checkpoint
-from nst_det.utils.checkpoint import AtomicLocalBackend, atomic_save, from_plain, safe_load, to_plain
+from nst_det.utils.checkpoint import AtomicLocalBackend, atomic_save, from_plain, read_checkpoint, to_plain
 from nst_det.utils.errors import NSTDetError
 
 
@@ -77,14 +77,15 @@ class _Opaque:
     pass
 
 
-def test_safe_load_refuses_code_and_reports_corruption(tmp_path):
+def test_read_checkpoint_refuses_code_and_reports_corruption(tmp_path):
     target = tmp_path / "pwned"
     write_malicious_checkpoint(tmp_path / "evil.pth", target, key="meta")
-    with pytest.raises(NSTDetError, match=r"resume checkpoint .*evil\.pth holds more than plain tensors"):
-        safe_load(tmp_path / "evil.pth", what="resume checkpoint")
+    with pytest.raises(NSTDetError, match=r"resume checkpoint .*evil\.pth refers to io\.open, which no checkpoint "
+                                          r"needs and an attack would use: refusing it \(nothing in it was run\)"):
+        read_checkpoint(tmp_path / "evil.pth", what="resume checkpoint")
     assert not target.exists()
     (tmp_path / "empty.pth").write_bytes(b"")
     with pytest.raises(NSTDetError, match="not a readable PyTorch checkpoint"):
-        safe_load(tmp_path / "empty.pth")
+        read_checkpoint(tmp_path / "empty.pth")
     with pytest.raises(NSTDetError, match="is not a file"):
-        safe_load(tmp_path)
+        read_checkpoint(tmp_path)

@@ -7,7 +7,7 @@ A VOC config reports mAP (11-point for VOC07) with mmdet's per-class table; ``--
 by ``--json-prefix``) adds COCO-style AP/AP50/AP75/APs/APm/APl through pycocotools, converting the
 VOC ground truth to COCO format on the fly. A COCO config reports COCO AP with a per-class table.
 ``--json-prefix P`` writes ``P.bbox.json`` (and for VOC ``P.gt.json``), which plain pycocotools
-evaluates. The checkpoint is read with ``torch.load(weights_only=True)`` and must match the student
+evaluates. The checkpoint is read as data (pickled code never runs) and must match the student
 detector exactly; a distiller config is tested as its student alone (no teacher is loaded).
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ def load_test_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
     cfg = read_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(args.config).stem)
-    cfg.load_from, cfg.resume = None, False  # weights are loaded below, weights-only and strictly
+    cfg.load_from, cfg.resume = None, False  # weights are loaded below, as data and strictly
     notes = []
     if cfg.model.get("type") == "NSTDistillDetector":
         cfg.model = cfg.model.student
@@ -70,7 +70,7 @@ def load_test_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
 
 
 def load_student_weights(runner: Runner, checkpoint: str) -> Path:
-    """Load ``checkpoint`` (a file or a work dir) into the runner's model, weights-only, every key
+    """Load ``checkpoint`` (a file or a work dir) into the runner's model, read as data, every key
     required; returns the file read."""
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     checkpoint = resolve_checkpoint(checkpoint)

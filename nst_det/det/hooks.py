@@ -15,7 +15,7 @@ class BackboneCheckHook(Hook):
 
     mmengine's ``Pretrained`` init only warns about missing keys and leaves those weights random,
     and fails with a bare traceback on a file it cannot load. This hook reads the file first, with
-    the weights-only loader (``before_run``, before mmengine initialises the weights), and raises
+    the safe reader (``before_run``, before mmengine initialises the weights), and raises
     :class:`~nst_det.utils.errors.NSTDetError` naming the file and any missing or mis-shaped keys.
     Training runs only: testing a trained checkpoint does not need the backbone file.
     """

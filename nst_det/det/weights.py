@@ -1,4 +1,4 @@
-"""Weight files for detectors: weights-only loading and key checks that fail loudly.
+"""Weight files for detectors: safe loading (:func:`~nst_det.utils.checkpoint.read_checkpoint`) and key checks that fail loudly.
 
 mmengine's ``Pretrained`` init and ``load_checkpoint(strict=False)`` only *warn* when a file does
 not cover a module, and leave the uncovered weights random. The functions here compare a file's
@@ -13,7 +13,7 @@ from typing import Optional, Union
 
 from torch import Tensor, nn
 
-from nst_det.utils.checkpoint import safe_load
+from nst_det.utils.checkpoint import read_checkpoint
 from nst_det.utils.errors import NSTDetError
 
 PathLike = Union[str, os.PathLike]
@@ -38,7 +38,7 @@ def resolve_checkpoint(path: PathLike) -> Path:
 
 
 def load_weights(path: PathLike, what: str = "checkpoint", prefix: str = "") -> dict[str, Tensor]:
-    """Read a state dict with ``torch.load(weights_only=True)``, as mmengine's loaders see it.
+    """Read a state dict with :func:`~nst_det.utils.checkpoint.read_checkpoint` (never runs pickled code).
 
     Accepts a bare ``{name: tensor}`` dict or an mmengine/mmdet checkpoint (``{'state_dict': ...}``);
     a leading ``module.`` (DDP) is removed from every key.
@@ -52,7 +52,7 @@ def load_weights(path: PathLike, what: str = "checkpoint", prefix: str = "") -> 
     Returns:
         ``{name: tensor}``.
     """
-    checkpoint = safe_load(path, what=what)
+    checkpoint = read_checkpoint(path, what=what)
     state_dict = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state_dict, dict) or not all(isinstance(v, Tensor) for v in state_dict.values()):
         raise NSTDetError(f"{what} {path} is not a state dict ({{name: tensor}}) nor a checkpoint "

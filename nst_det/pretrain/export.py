@@ -13,7 +13,7 @@ from typing import Union
 
 from torch import Tensor
 
-from nst_det.utils.checkpoint import atomic_write_bytes, atomic_save, safe_load
+from nst_det.utils.checkpoint import atomic_write_bytes, atomic_save, read_checkpoint
 from nst_det.utils.errors import NSTDetError
 
 ARCH_DEPTH = {"resnet18": 18, "resnet34": 34, "resnet50": 50, "resnet101": 101, "resnet152": 152}
@@ -37,7 +37,7 @@ def export_backbone(state_dict: dict[str, Tensor], out: Union[str, Path], info: 
 
 def backbone_from_checkpoint(path: Union[str, Path]) -> tuple[dict[str, Tensor], dict]:
     """The student backbone and its distillation record from a ``pretrain_backbone.py`` checkpoint."""
-    checkpoint = safe_load(path, what="pretrain checkpoint")
+    checkpoint = read_checkpoint(path, what="pretrain checkpoint")
     state_dict = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
     if not isinstance(state_dict, dict) or not any(k.startswith("student.") for k in state_dict):
         raise NSTDetError(f"{path} is not a checkpoint written by tools/pretrain_backbone.py "

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from nst_det.registry import MODELS
 from nst_det.taps import FeatureTaps, TapSpec
-from nst_det.utils.checkpoint import safe_load
+from nst_det.utils.checkpoint import read_checkpoint
 from nst_det.utils.errors import NSTDetError
 
 RESNETS: dict[str, Callable[..., torchvision.models.ResNet]] = {
@@ -86,7 +86,7 @@ def resnet_state_dict_from_file(path: Union[str, Path], what: str = "teacher che
         ``(state_dict, format_name)``.
     """
     path = Path(path)
-    state_dict = _state_dict_of(safe_load(path, what=what), path)
+    state_dict = _state_dict_of(read_checkpoint(path, what=what), path)
     for _ in range(2):  # e.g. a DDP-wrapped torchvision state dict: strip, then recognise
         fmt = detect_checkpoint_format(state_dict)
         if fmt is None:

@@ -1,9 +1,12 @@
-"""Checkpoint I/O: atomic writes, weights-only loads, and plain-data mmengine checkpoints.
+"""Checkpoint I/O: one safe reader for every file a tool reads, atomic writes, plain-data checkpoints.
 
+* :func:`read_checkpoint` reads any checkpoint a user holds without ever executing pickled code:
+  ``torch.load(weights_only=True)`` first; if that refuses, the restricted unpickler of
+  :mod:`nst_det.utils.safe_unpickle` (tensors, containers, numpy values from an allow-list; every
+  other object skipped, hostile globals refused). Registered as mmengine's loader for local files,
+  so ``load_from``, ``--resume`` and ``Pretrained`` backbone files take the same path.
 * :func:`atomic_save` writes to a temporary file beside the target, fsyncs and renames it into
   place, so a killed run never leaves a half-written file under the final name.
-* :func:`safe_load` always loads with ``weights_only=True`` and turns every failure into one
-  :class:`NSTDetError` line naming the file.
 * mmengine 0.10.7 pickles its ``MessageHub`` (``HistoryBuffer`` objects with bound methods) into
   resume checkpoints, which ``weights_only`` loading rightly refuses. :class:`PlainCheckpointHook`
   rewrites them as plain tensors/lists before saving and rebuilds them after loading, so resume,
@@ -17,9 +20,11 @@
 """
 from __future__ import annotations
 
+import collections
 import io
 import os
 import pickle
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -29,9 +34,11 @@ import numpy as np
 import torch
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import Hook
-from mmengine.logging import HistoryBuffer
+from mmengine.logging import HistoryBuffer, print_log
+from mmengine.runner.checkpoint import CheckpointLoader
 
 from nst_det.registry import HOOKS
+from nst_det.utils import safe_unpickle
 from nst_det.utils.errors import NSTDetError
 
 PathLike = Union[str, os.PathLike]
@@ -106,33 +113,108 @@ def atomic_save(obj: Any, path: PathLike) -> None:
     atomic_write_bytes(buffer.getvalue(), path)
 
 
-def safe_load(path: PathLike, map_location: Any = "cpu", what: str = "checkpoint") -> Any:
-    """Load ``path`` with ``torch.load(weights_only=True)``; every failure is one clear error.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CONVERTER = "tools/convert_checkpoint.py"
+_SHOW_SKIPPED = 4  # key paths named per kind of skipped object
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception's first line without terminal escape codes (torch colours its advice)."""
+    text = _ANSI_ESCAPE.sub("", str(exc)).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
+def describe_skipped(skipped: list[tuple[str, str]]) -> str:
+    """``[(path, qualname), ...]`` as ``"3 HistoryBuffer under message_hub.log_scalars (train/lr, ...)"``."""
+    groups: dict[tuple[str, str], list[str]] = collections.defaultdict(list)
+    for path, qualname in skipped:
+        parent, _, leaf = path.rpartition(".")
+        groups[(qualname, parent or "<top level>")].append(leaf or path)
+    parts = []
+    for (qualname, parent), leaves in groups.items():
+        shown = ", ".join(leaves[:_SHOW_SKIPPED]) + (", ..." if len(leaves) > _SHOW_SKIPPED else "")
+        parts.append(f"{len(leaves)} {qualname} under {parent} ({shown})")
+    return "; ".join(parts)
+
+
+def read_checkpoint(path: PathLike, map_location: Any = "cpu", what: str = "checkpoint") -> Any:
+    """Read any checkpoint file as data; pickled code is never executed.
+
+    1. ``torch.load(weights_only=True)``: plain tensors and containers load as they are.
+    2. Otherwise ``torch.load(pickle_module=safe_unpickle)``: tensors, containers and numpy values
+       from an allow-list are rebuilt; every other object (mmengine's ``HistoryBuffer``, an unknown
+       class) is skipped and removed from the result, and one log line says what was skipped under
+       which key.
 
     Args:
         path: the file.
         map_location: as for ``torch.load``.
         what: what the file is supposed to be, for messages ("teacher checkpoint", ...).
+
+    Raises:
+        NSTDetError: a missing or unreadable file, or one that names globals only an attack would
+            (``os.system``, ``eval``, ...); one line saying what the file is, what was found, what to do.
     """
     path = Path(path)
     if not path.is_file():
         raise NSTDetError(f"{what} {path} does not exist" if not path.exists() else f"{what} {path} is not a file")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        reason = str(exc).strip().splitlines()[0]
+    except (pickle.UnpicklingError, RuntimeError):
+        pass  # holds more than tensors and containers (or is a legacy .tar file): read it restricted
+    except (EOFError, OSError, ValueError) as exc:
+        raise _unreadable(what, path, exc) from None
+    try:
+        checkpoint = torch.load(path, map_location=map_location, pickle_module=safe_unpickle)
+    except safe_unpickle.HostileCheckpointError as exc:
         raise NSTDetError(
-            f"{what} {path} holds more than plain tensors and containers; refusing to unpickle it, "
-            f"since that could run arbitrary code ({reason})") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise NSTDetError(f"{what} {path} is not a readable PyTorch checkpoint "
-                          f"(truncated or corrupt?): {reason}") from None
+            f"{what} {path} refers to {exc.qualname}, which no checkpoint needs and an attack would use: "
+            "refusing it (nothing in it was run). Use weights from a source you trust") from None
+    except pickle.UnpicklingError as exc:
+        raise NSTDetError(f"{what} {path} cannot be read as data ({_first_line(exc)}); nothing in it was run. "
+                          "Re-save the weights as a plain state dict (torch.save(model.state_dict(), PATH))") from None
+    except Exception as exc:  # noqa: BLE001  torch/pickle raise many types for a damaged file
+        raise _unreadable(what, path, exc) from None
+    skipped = safe_unpickle.find_skipped(checkpoint)
+    if skipped:
+        print_log(f"{what} {path}: read as data; skipped {len(skipped)} object(s) that are not data: "
+                  f"{describe_skipped(skipped)}. To make the file loadable by stock tools on torch>=2.6: "
+                  f"python {CONVERTER} {path} OUT.pth", logger="current")
+        checkpoint = safe_unpickle.drop_skipped(checkpoint)
+    return checkpoint
+
+
+def _unreadable(what: str, path: Path, exc: BaseException) -> NSTDetError:
+    return NSTDetError(f"{what} {path} is not a readable PyTorch checkpoint (truncated or corrupt?): "
+                       f"{_first_line(exc)}. Copy or export the file again")
+
+
+def load_from_local(filename: str, map_location: Any = None) -> Any:
+    """mmengine's loader for local paths (``load_from``, ``resume``, ``Pretrained``): :func:`read_checkpoint`.
+
+    ``meta['config']`` is dropped: mmengine's ``Runner.resume`` executes that text as a Python
+    config (to read ``gpu_ids``), so a checkpoint of plain strings could otherwise still run code.
+    """
+    checkpoint = read_checkpoint(os.path.expanduser(filename), map_location=map_location)
+    meta = checkpoint.get("meta") if isinstance(checkpoint, dict) else None
+    if isinstance(meta, dict) and "config" in meta:
+        checkpoint["meta"] = {k: v for k, v in meta.items() if k != "config"}
+    return checkpoint
+
+
+# mmengine logs the loader as f"{name[10:]} backend": keep mmengine's own name for local files
+CheckpointLoader.register_scheme(prefixes="", loader=load_from_local, force=True)
 
 
 # ----------------------------------------------------------------------------- plain data
-def to_plain(obj: Any, where: str = "checkpoint") -> Any:
+def to_plain(obj: Any, where: str = "checkpoint", tag_arrays: bool = True) -> Any:
     """Recursively replace ``HistoryBuffer`` and numpy values with tensors/containers.
+
+    Args:
+        obj: what to convert.
+        where: its key path, for messages.
+        tag_arrays: store a numpy array as ``{'__ndarray__': tensor}`` so :func:`from_plain` gives
+            the array back; ``False`` stores the tensor itself (for files other tools read).
 
     Raises:
         NSTDetError: for an object that has no plain-data form (the key path is named).
@@ -144,14 +226,17 @@ def to_plain(obj: Any, where: str = "checkpoint") -> Any:
     if isinstance(obj, np.ndarray):
         if obj.dtype == object:
             raise NSTDetError(f"cannot store {where}: a numpy object array has no plain-data form")
-        return {_NDARRAY: torch.from_numpy(np.ascontiguousarray(obj))}
+        tensor = torch.from_numpy(np.ascontiguousarray(obj))
+        return {_NDARRAY: tensor} if tag_arrays else tensor
     if isinstance(obj, np.generic):
         return obj.item()
+    if isinstance(obj, np.dtype):
+        return str(obj)
     if isinstance(obj, dict):
-        return {k: to_plain(v, f"{where}.{k}") for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        items = [to_plain(v, f"{where}[{i}]") for i, v in enumerate(obj)]
-        return items if isinstance(obj, list) else tuple(items)
+        return {k: to_plain(v, f"{where}.{k}", tag_arrays) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        items = [to_plain(v, f"{where}[{i}]", tag_arrays) for i, v in enumerate(obj)]
+        return tuple(items) if isinstance(obj, tuple) else items
     if obj is None or isinstance(obj, (bool, int, float, str, bytes, torch.Tensor, torch.dtype,
                                        torch.device, torch.Size)):
         return obj
@@ -192,6 +277,74 @@ class PlainCheckpointHook(Hook):
         for key in list(checkpoint):
             if key != "state_dict":
                 checkpoint[key] = from_plain(checkpoint[key])
+        hub, meta = checkpoint.get("message_hub"), checkpoint.get("meta") or {}
+        if runner.cfg.get("resume") and isinstance(hub, dict) and not hub.get("log_scalars") and meta.get("iter"):
+            # a stock mmengine checkpoint: read_checkpoint skipped its HistoryBuffer objects
+            runner.logger.info(f"resuming at iteration {meta['iter']} with the weights, optimizer and schedulers "
+                               "of the checkpoint; its message hub history (values logged before) is not restored: "
+                               "the file stores it as mmengine objects, which are not read")
+
+
+# ----------------------------------------------------------------------------- conversion
+TEACHER_PREFIXES = ("teacher.", "teachers.", "distiller.")  # nst_det, mmrazor (SingleTeacherDistill)
+STUDENT_PREFIXES = ("student.", "architecture.")
+
+
+def student_state_dict(state_dict: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], str]:
+    """A distiller's student weights: teacher/distiller keys removed, a common student prefix stripped.
+
+    Returns:
+        ``(state_dict, what was done)``.
+    """
+    kept = {k: v for k, v in state_dict.items() if not k.startswith(TEACHER_PREFIXES)}
+    notes = [f"removed {len(state_dict) - len(kept)} teacher/distiller keys"] if len(kept) < len(state_dict) else []
+    for prefix in STUDENT_PREFIXES:
+        if kept and all(k.startswith(prefix) for k in kept):
+            kept = {k[len(prefix):]: v for k, v in kept.items()}
+            notes.append(f"stripped the {prefix!r} prefix")
+            break
+    return kept, "; ".join(notes) or "no teacher found: the state dict is kept as it is"
+
+
+def convert_checkpoint(src: PathLike, dst: PathLike, student_only: bool = False) -> list[str]:
+    """Rewrite any checkpoint :func:`read_checkpoint` accepts as plain data, atomically.
+
+    The output loads with ``torch.load(weights_only=True)``: what stock mmengine/mmdet tools do on
+    torch >= 2.6. Skipped objects (e.g. the message hub's ``HistoryBuffer`` history) are left out,
+    numpy values become numbers and tensors.
+
+    Args:
+        src: the checkpoint to read.
+        dst: where to write.
+        student_only: keep only the student of a distiller checkpoint (:func:`student_state_dict`)
+            and its ``meta``; training state (optimizer, schedulers, message hub) is dropped.
+
+    Returns:
+        One line per step taken, for the user.
+    """
+    checkpoint = read_checkpoint(src, what="input checkpoint")
+    notes = []
+    if not isinstance(checkpoint, dict):
+        raise NSTDetError(f"input checkpoint {src} holds a {type(checkpoint).__name__}, not a dict of weights")
+    has_wrapper = isinstance(checkpoint.get("state_dict"), dict)
+    state_dict = checkpoint["state_dict"] if has_wrapper else checkpoint
+    if student_only:
+        if not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+            raise NSTDetError(f"input checkpoint {src}: --student-only needs a state dict of tensors")
+        state_dict, note = student_state_dict(state_dict)
+        notes.append(note)
+        checkpoint = {"state_dict": state_dict, "meta": checkpoint.get("meta", {})} if has_wrapper else state_dict
+    if has_wrapper:  # the state dict stays as it is (an OrderedDict with _metadata); the rest becomes data
+        plain = {k: v if k == "state_dict" else to_plain(v, k, tag_arrays=False) for k, v in checkpoint.items()}
+    else:
+        plain = to_plain(checkpoint, "state_dict", tag_arrays=False)
+    atomic_save(plain, dst)
+    try:
+        torch.load(dst, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001  a bug here, not the user's: say so plainly
+        raise NSTDetError(f"{dst} was written but does not load with weights_only=True ({_first_line(exc)})") from None
+    notes.append(f"wrote {dst}: {len(state_dict)} tensors; torch.load(weights_only=True) reads it")
+    return notes
 
 
 class AtomicLocalBackend(LocalBackend):

@@ -76,21 +76,22 @@ def read_config(path: Union[str, Path], options: dict) -> Config:
 
 
 def check_checkpoints(cfg: Config) -> None:
-    """Read the checkpoint a run will resume or start from with the weights-only loader first.
+    """Read the checkpoint a run will resume or start from before the Runner is built.
 
-    mmengine would fail deep inside ``torch.load``; this fails with one line naming the file, and
-    never unpickles anything but tensors and containers.
+    A missing, damaged or hostile file fails here with one line naming it (mmengine would fail deep
+    inside ``torch.load``); the same safe reader then serves mmengine itself (see
+    :func:`~nst_det.utils.checkpoint.read_checkpoint`).
     """
     from mmengine.runner import find_latest_checkpoint
 
-    from nst_det.utils.checkpoint import safe_load
+    from nst_det.utils.checkpoint import read_checkpoint
 
     path, what = cfg.get("load_from"), "load_from checkpoint"
     if cfg.get("resume"):
         what = "resume checkpoint"
         path = path or find_latest_checkpoint(cfg.work_dir)
     if path:
-        safe_load(path, what=what)
+        read_checkpoint(path, what=what)
 
 
 def init_cpu_distributed(cfg: Config, launcher: str) -> None:
