@@ -1,10 +1,12 @@
 """The ImageNet stage: distill a student ResNet from a frozen teacher and export its backbone."""
 from .data import ImageFolderDataset
+from .device_data import DeviceDecodePreprocessor, EncodedImageFolderDataset, encoded_collate
 from .export import backbone_from_checkpoint, check_against_mmdet_resnet, export_backbone
 from .hooks import ExportBackboneHook, TeacherAccuracyHook
 from .metrics import TopKAccuracy
 from .models import ClassifierDistiller, build_resnet, load_resnet_weights, resnet_state_dict_from_file
 
-__all__ = ["ClassifierDistiller", "ImageFolderDataset", "TopKAccuracy", "TeacherAccuracyHook",
+__all__ = ["ClassifierDistiller", "ImageFolderDataset", "EncodedImageFolderDataset", "DeviceDecodePreprocessor",
+           "encoded_collate", "TopKAccuracy", "TeacherAccuracyHook",
            "ExportBackboneHook", "build_resnet", "load_resnet_weights", "resnet_state_dict_from_file",
            "export_backbone", "backbone_from_checkpoint", "check_against_mmdet_resnet"]

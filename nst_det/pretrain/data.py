@@ -110,17 +110,19 @@ class ImageFolderDataset(Dataset):
                 return self._load(index)
         return self._load(item)
 
+    def load_item(self, path: Path, label: int) -> dict:
+        """``dict(inputs=(3, crop, crop) uint8 tensor, data_samples=label)`` for one file."""
+        return dict(inputs=self.transform(self.load_image(path)), data_samples=torch.tensor(label))
+
     def _load(self, index: int) -> dict:
         for attempt in range(len(self.samples)):
             path, label = self.samples[(index + attempt) % len(self.samples)]
             try:
-                image = self.load_image(path)
+                return self.load_item(path, label)
             except NSTDetError as exc:
                 if not self.skip_corrupt:
                     raise
                 self.skipped += 1
                 print_log(f"skipping corrupt image ({self.skipped} so far in this worker): {exc}",
                           logger="current", level=logging.WARNING)
-                continue
-            return dict(inputs=self.transform(image), data_samples=torch.tensor(label))
         raise NSTDetError(f"no decodable image in {self.root}")
