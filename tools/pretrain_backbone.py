@@ -4,7 +4,9 @@
         --cfg-options data_root=/data/imagenet/ teacher_checkpoint=/ckpt/resnet101.pth
     torchrun --nproc_per_node=8 tools/pretrain_backbone.py CONFIG --launcher pytorch
 
-Logs (with ETA), checkpoints and resume come from mmengine's Runner. At the end the student
+Logs (with ETA), checkpoints and resume come from mmengine's Runner. ``--amp`` trains under bfloat16
+autocast (CPU or GPU, no loss scaling); ``--cfg-options compile=True`` compiles the training step
+(mmengine's ``torch.compile`` switch; the feature taps and the frozen teacher trace with it). At the end the student
 backbone is exported to ``<work_dir>/backbone_<arch>.pth`` (+ ``.json``) for MMDetection.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from nst_det.utils.cli import add_train_args, load_train_config, run_cli
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = add_train_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
+    parser = add_train_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), amp_dtype="bfloat16")
     args = parser.parse_args(argv)
     cfg = load_train_config(args)
     runner = Runner.from_cfg(cfg)

@@ -26,6 +26,7 @@ from mmengine.runner import Runner
 from nst_det.det.datasets import check_datasets
 from nst_det.det.runtime import apply_runtime_switches
 from nst_det.utils.cli import add_train_args, load_train_config, run_cli
+from nst_det.utils.errors import NSTDetError
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -33,6 +34,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--no-data-check", action="store_true",
                         help="skip the up-front dataset check (it reads every annotation once)")
     args = parser.parse_args(argv)
+    if args.amp and args.amp_dtype == "bfloat16":
+        raise NSTDetError("--amp-dtype bfloat16 is not available for detection: mmcv's RoIAlign has no bfloat16 "
+                          "kernel; --amp trains detectors in float16 with dynamic loss scaling")
     cfg = load_train_config(args)
     if not args.no_data_check:
         for line in check_datasets(cfg, ("train_dataloader", "val_dataloader")):

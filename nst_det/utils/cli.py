@@ -13,14 +13,21 @@ from mmengine.config import Config, DictAction
 from nst_det.utils.errors import NSTDetError
 
 
-def add_train_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """The flags of mmdet's ``tools/train.py``."""
+AMP_DTYPES = ("float16", "bfloat16")
+
+
+def add_train_args(parser: argparse.ArgumentParser, amp_dtype: str = "float16") -> argparse.ArgumentParser:
+    """The flags of mmdet's ``tools/train.py``, plus ``--amp-dtype`` (default ``amp_dtype``)."""
     parser.add_argument("config", help="config file")
     parser.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")
     parser.add_argument("--resume", nargs="?", type=str, const="auto",
                         help="resume from a checkpoint path, or with no value (or 'auto') from the "
                              "latest complete checkpoint in the work dir")
-    parser.add_argument("--amp", action="store_true", help="automatic mixed precision (GPU)")
+    parser.add_argument("--amp", action="store_true",
+                        help="automatic mixed precision: float16 with dynamic loss scaling (GPU), or bfloat16 "
+                             "autocast without scaling (GPU or CPU); see --amp-dtype")
+    parser.add_argument("--amp-dtype", choices=AMP_DTYPES, default=amp_dtype,
+                        help=f"the --amp precision (default {amp_dtype})")
     parser.add_argument("--deterministic", action="store_true",
                         help="deterministic algorithms (randomness.deterministic=True) for reproducible runs")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
@@ -42,11 +49,7 @@ def load_train_config(args: argparse.Namespace) -> Config:
         init_cpu_distributed(cfg, args.launcher)
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / config_path.stem)
     if args.amp:
-        import torch
-        if not torch.cuda.is_available():
-            raise NSTDetError("--amp needs a CUDA GPU (mmengine's AmpOptimWrapper); run without --amp on CPU")
-        cfg.optim_wrapper.type = "AmpOptimWrapper"
-        cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+        apply_amp(cfg, args.amp_dtype)
     if args.deterministic:
         cfg.setdefault("randomness", {})
         cfg.randomness.deterministic = True
@@ -60,6 +63,21 @@ def load_train_config(args: argparse.Namespace) -> Config:
     check_work_dir(cfg.work_dir)
     check_checkpoints(cfg)
     return cfg
+
+
+def apply_amp(cfg: Config, dtype: str) -> None:
+    """``--amp``: bfloat16 autocast (:class:`~nst_det.optim.BF16OptimWrapper`, CPU or GPU) or float16
+    with dynamic loss scaling (mmengine's ``AmpOptimWrapper``, GPU only)."""
+    import torch
+
+    if dtype == "bfloat16":
+        cfg.optim_wrapper.type = "BF16OptimWrapper"
+        return
+    if not torch.cuda.is_available():
+        raise NSTDetError("--amp with float16 needs a CUDA GPU (mmengine's AmpOptimWrapper); "
+                          "on CPU use --amp --amp-dtype bfloat16")
+    cfg.optim_wrapper.type = "AmpOptimWrapper"
+    cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
 
 
 def read_config(path: Union[str, Path], options: dict) -> Config:
