@@ -13,13 +13,22 @@ taps and the NST losses with their backward: the cost the hardening issue bounds
 GPU defaults: ResNet-101 → ResNet-18, batch 256 at 224x224, bf16 autocast, channels_last, 1000
 classes. CPU defaults: the same networks, batch 8, float32. ``--taps layer4`` is the official NST
 setting (final stage, pre-activation); ``layer3 layer4`` adds the third stage.
+
+End to end from JPEG files (``--data DIR``; a missing DIR is filled with generated 400x400 JPEGs):
+
+    python tools/benchmark_pretrain.py --data /tmp/jpegs --workers 8 [--compile]
+
+measures, interleaved in one run, images/s of each data path — the CPU path (workers decode and
+crop with PIL) and the device path (workers read bytes; the batch is decoded and cropped on the
+device, ``nst_det/pretrain/device_data.py``) — alone (loader + preprocessing) and through the whole
+distillation step, eager and, with ``--compile``, under ``torch.compile``.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import torch
 
@@ -59,6 +68,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("--size", type=int, help="crop side")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None, help="bf16 autocast")
     parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--data", type=Path, help="end to end from the JPEGs under DIR/train (generated if missing)")
+    parser.add_argument("--workers", type=int, default=2, help="--data: DataLoader workers per data path")
+    parser.add_argument("--rounds", type=int, default=3, help="--data: interleaved rounds of --steps steps; median")
+    parser.add_argument("--compile", action="store_true", help="--data: also time the step under torch.compile")
     return parser
 
 
@@ -77,7 +90,7 @@ def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Ca
         data_preprocessor=dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53],
                                std=[58.395, 57.12, 57.375])))
     model = model.to(args.device).train()
-    wrapper = dict(type="AmpOptimWrapper", dtype="bfloat16") if args.amp else dict(type="OptimWrapper")
+    wrapper = dict(type="BF16OptimWrapper") if args.amp else dict(type="OptimWrapper")  # what --amp trains with
     optim = build_optim_wrapper(model, dict(**wrapper, optimizer=dict(type="SGD", lr=1e-4, momentum=0.9)))
 
     def without_nst(data: dict, teacher: bool) -> None:
@@ -94,12 +107,13 @@ def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Ca
 
     return model, {"student": lambda data: without_nst(data, teacher=False),
                    "teacher": lambda data: without_nst(data, teacher=True),
-                   "distill": lambda data: model.train_step(data, optim)}
+                   "distill": lambda data: model.train_step(data, optim), "optim": optim}
 
 
 def measure(args: argparse.Namespace, variants: list[str]) -> dict[str, dict]:
     """Median step time (interleaved) and peak memory per variant."""
     _, steps = build_steps(args)
+    steps.pop("optim")
     generator = torch.Generator().manual_seed(0)
     inputs = torch.randint(0, 256, (args.batch, 3, args.size, args.size), dtype=torch.uint8, generator=generator)
     labels = torch.randint(0, args.num_classes, (args.batch,), generator=generator)
@@ -136,8 +150,96 @@ def format_table(args: argparse.Namespace, rows: dict[str, dict]) -> str:
     return "\n".join(lines + ratio_table(rows, VARIANTS, "teacher", memory, images_per_step=args.batch))
 
 
+# ----------------------------------------------------------------------------- end to end from files
+DATA_PATHS = {"pil": "CPU: PIL decode + crop in the workers", "device": "device: workers read bytes, decode + crop on the device"}
+
+
+def data_loaders(args: argparse.Namespace, root: Path) -> dict[str, torch.utils.data.DataLoader]:
+    """One seeded training DataLoader per data path, over the same files."""
+    from mmengine.dataset import default_collate
+    from torch.utils.data import DataLoader
+
+    from nst_det.pretrain.data import ImageFolderDataset
+    from nst_det.pretrain.device_data import EncodedImageFolderDataset, encoded_collate
+    from nst_det.seeding import SeededSampler
+
+    common = dict(batch_size=args.batch, num_workers=args.workers, persistent_workers=args.workers > 0,
+                  pin_memory=args.device == "cuda", drop_last=True)
+    pil = ImageFolderDataset(str(root), "train", crop_size=args.size)
+    device = EncodedImageFolderDataset(str(root), "train", crop_size=args.size)
+    return {"pil": DataLoader(pil, sampler=SeededSampler(pil, seed=0), collate_fn=default_collate, **common),
+            "device": DataLoader(device, sampler=SeededSampler(device, seed=0), collate_fn=encoded_collate, **common)}
+
+
+def endless(loader) -> Iterator:
+    while True:
+        yield from loader
+
+
+def end_to_end(args: argparse.Namespace) -> int:
+    """Images/s of each data path alone and through the distillation step (see the module docstring)."""
+    import statistics
+    import tempfile
+    import time
+
+    from nst_det.data import make_classification_dataset
+    from nst_det.pretrain.device_data import DeviceDecodePreprocessor
+
+    if not (args.data / "train").is_dir():
+        per_class = -(-args.batch * args.steps * (args.rounds + 1) * (2 + args.compile) // 5) + args.workers
+        print(f"writing {5 * per_class} 400x400 JPEGs to {args.data} ...", flush=True)
+        make_classification_dataset(args.data, train_per_class=per_class, val_per_class=1, image_size=400)
+    with tempfile.TemporaryDirectory() as tmp:
+        args.teacher_ckpt = str(teacher_checkpoint(args, Path(tmp) / "teacher.pth"))
+        model, steps = build_steps(args)
+    optim = steps["optim"]
+    preprocessors = {"pil": model.data_preprocessor,
+                     "device": DeviceDecodePreprocessor(crop_size=args.size, mean=[123.675, 116.28, 103.53],
+                                                        std=[58.395, 57.12, 57.375]).to(args.device)}
+    batches = {path: endless(loader) for path, loader in data_loaders(args, args.data).items()}
+    step_fns = {"eager": model.train_step}
+    if args.compile:
+        step_fns["compile"] = torch.compile(model.train_step)
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+
+    def data_only(path: str) -> None:
+        preprocessors[path](next(batches[path]), True)
+
+    def step(path: str, mode: str) -> None:
+        model.data_preprocessor = preprocessors[path]
+        step_fns[mode](next(batches[path]), optim)
+
+    variants = {(path, "data"): (lambda p=path: data_only(p)) for path in DATA_PATHS}
+    variants.update({(path, mode): (lambda p=path, m=mode: step(p, m)) for path in DATA_PATHS for mode in step_fns})
+    rates = {key: [] for key in variants}
+    for round_index in range(args.rounds + 1):  # round 0 warms up (workers, compilation)
+        for key, run in variants.items():
+            sync()
+            start = time.perf_counter()
+            for _ in range(args.steps):
+                run()
+            sync()
+            if round_index:
+                rates[key].append(args.steps * args.batch / (time.perf_counter() - start))
+    device = torch.cuda.get_device_name() if args.device == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    print(f"{args.teacher} -> {args.student}, batch {args.batch} of {args.size}px crops from {args.data}, "
+          f"{args.workers} workers per path, {'bf16 autocast' if args.amp else 'float32'} on {device}; "
+          f"images/s, median of {args.rounds} interleaved rounds of {args.steps} steps\n")
+    modes = list(step_fns)
+    print("| data path | decode + augment alone | " + " | ".join(f"distillation step, {m}" for m in modes) + " |")
+    print("|---|---:|" + "---:|" * len(modes))
+    for path, label in DATA_PATHS.items():
+        cells = [f"{statistics.median(rates[(path, kind)]):.0f}" for kind in ["data", *modes]]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    return 0
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     args = resolve_preset(get_args_parser().parse_args(argv), PRESETS)
+    if args.data is not None:
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        return end_to_end(args)
     return run_step_benchmark(args, VARIANTS, measure, lambda path: teacher_checkpoint(args, path),
                               lambda variant: child_command(args, variant), lambda rows: format_table(args, rows), ROOT)
 
