@@ -21,6 +21,9 @@ def add_train_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
                         help="resume from a checkpoint path, or with no value (or 'auto') from the "
                              "latest complete checkpoint in the work dir")
     parser.add_argument("--amp", action="store_true", help="automatic mixed precision (GPU)")
+    parser.add_argument("--auto-scale-lr", action="store_true",
+                        help="scale the lr linearly by the total batch (processes x train_dataloader.batch_size) "
+                             "over the config's auto_scale_lr.base_batch_size")
     parser.add_argument("--deterministic", action="store_true",
                         help="deterministic algorithms (randomness.deterministic=True) for reproducible runs")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
@@ -47,6 +50,8 @@ def load_train_config(args: argparse.Namespace) -> Config:
             raise NSTDetError("--amp needs a CUDA GPU (mmengine's AmpOptimWrapper); run without --amp on CPU")
         cfg.optim_wrapper.type = "AmpOptimWrapper"
         cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg, config_path)
     if args.deterministic:
         cfg.setdefault("randomness", {})
         cfg.randomness.deterministic = True
@@ -60,6 +65,19 @@ def load_train_config(args: argparse.Namespace) -> Config:
     check_work_dir(cfg.work_dir)
     check_checkpoints(cfg)
     return cfg
+
+
+def enable_auto_scale_lr(cfg: Config, config_path: Path) -> None:
+    """``--auto-scale-lr``, as mmdet's ``tools/train.py``: ``cfg.auto_scale_lr.enable = True``.
+
+    mmengine's Runner then multiplies every lr by ``world size x train_dataloader.batch_size /
+    auto_scale_lr.base_batch_size`` when it builds the optimizer.
+    """
+    scale = cfg.get("auto_scale_lr")
+    if not scale or not scale.get("base_batch_size"):
+        raise NSTDetError(f"--auto-scale-lr: {config_path} sets no auto_scale_lr.base_batch_size "
+                          "(the total batch its lr is meant for)")
+    scale.enable = True
 
 
 def read_config(path: Union[str, Path], options: dict) -> Config:
