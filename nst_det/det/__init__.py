@@ -7,5 +7,5 @@ from .teacher import build_teacher, load_model_config
 from .weights import check_backbone_file, check_covers, load_weights, resolve_checkpoint
 
 __all__ = ["NSTDistillDetector", "BackboneCheckHook", "DistillStateHook", "CheckedLoadImageFromFile", "Level",
-           "measure_levels", "select_levels", "build_teacher", "load_model_config", "check_backbone_file", "check_covers", "load_weights",
-           "resolve_checkpoint"]
+           "measure_levels", "select_levels", "build_teacher", "load_model_config", "check_backbone_file",
+           "check_covers", "load_weights", "resolve_checkpoint"]

@@ -102,7 +102,8 @@ class NSTDistillDetector(BaseDetector):
         distill = dict(distill or {})
         unknown = sorted(set(distill) - _DISTILL_KEYS)
         if unknown:
-            raise NSTDetError(f"NSTDistillDetector: unknown distill settings {unknown}; known: {sorted(_DISTILL_KEYS)}")
+            raise NSTDetError(f"NSTDistillDetector: unknown distill settings {unknown}; "
+                              f"known: {sorted(_DISTILL_KEYS)}")
         student_model = MODELS.build(student)
         super().__init__(data_preprocessor=student_model.data_preprocessor, init_cfg=init_cfg)
         self.student = student_model
@@ -123,7 +124,7 @@ class NSTDistillDetector(BaseDetector):
             raise NSTDetError(f"distill.loss must average over the batch (reduction='mean'), got "
                               f"reduction={self.distill_loss.reduction!r}")
         self.loss_name = str(distill.get("name") or loss_name(loss_cfg))
-        if distill.get("adapt_channels", False):
+        if distill.get("adapt_channels", False):  # registered: trained, and saved by DistillStateHook
             self.distill_adapters = nn.ModuleDict({
                 level.name: nn.Conv2d(level.channels, teacher_levels[level.index].channels, kernel_size=1)
                 for level, _ in self.levels if level.channels != teacher_levels[level.index].channels})
@@ -175,7 +176,7 @@ class NSTDistillDetector(BaseDetector):
         teacher_feats = self.teacher_features(batch_inputs)
         img_shapes = [sample.metainfo["img_shape"] for sample in batch_data_samples]
         factor = self.warmup_factor()
-        adapters = getattr(self, ADAPTERS, {})
+        adapters = getattr(self, "distill_adapters", {})
         for level, weight in self.levels:
             student_feat, teacher_feat = student_feats[level.index], teacher_feats[level.index]
             if level.name in adapters:
