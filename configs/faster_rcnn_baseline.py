@@ -10,3 +10,6 @@ model = dict(
     backbone=dict(depth=18, init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)),
     neck=dict(in_channels=[64, 128, 256, 512]))
 default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))
+# the stock VOC schedule: lr 0.01 for 16 images per step (8 GPUs x 2), no warm-up; on another total batch
+# pass --auto-scale-lr to scale the lr linearly
+auto_scale_lr = dict(enable=False, base_batch_size=16)

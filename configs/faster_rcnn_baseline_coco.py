@@ -11,3 +11,6 @@ model = dict(
 val_evaluator = dict(classwise=True)
 test_evaluator = val_evaluator
 default_hooks = dict(checkpoint=dict(backend_args=dict(backend='atomic_local')))
+# the stock 1x schedule: lr 0.02 for 16 images per step (8 GPUs x 2), 500-iteration linear warm-up; on another
+# total batch pass --auto-scale-lr to scale the lr linearly
+auto_scale_lr = dict(enable=False, base_batch_size=16)

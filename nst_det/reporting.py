@@ -27,7 +27,13 @@ A work dir without a sidecar is reported from its scalars, and its setup is foun
 * an ImageNet-stage run still in progress: from the config mmengine dumped beside the scalars
   (``<timestamp>/vis_data/config.py``, a ``ClassifierDistiller`` model); its method carries a ``†``;
 * anything else (detection runs): student and teacher are "—", and the method is inferred from the
-  logged loss names (``loss_nst_*`` -> NST, ``loss_kd`` -> KD, neither -> "—"), marked ``*``.
+  logged loss names (``loss_nst_*`` -> NST, ``loss_mse_*`` -> MSE, ``loss_kd`` -> KD, none -> "—"),
+  marked ``*``.
+
+Tables report each run's **final** validation value: the validation split of these configs is the
+test set (ImageNet val, VOC07 test, COCO val2017), so no epoch is picked on it. A "best" column
+appears only when a report selects the epoch on another, held-out split's metric (``select_on``),
+and is labelled with that metric.
 """
 from __future__ import annotations
 
@@ -249,13 +255,14 @@ def load_run(work_dir: Union[str, Path], name: Optional[str] = None) -> Run:
 
 def method_of(run: Run) -> str:
     """CE / KD / NST / KD+NST from the sidecar (or the dumped config, marked ``†``); else inferred
-    from the logged loss names (marked ``*``)."""
+    from the logged loss names (``loss_kd``, ``loss_nst_*``, ``loss_mse_*``; marked ``*``)."""
     if run.sidecar is not None:
         parts = [label for label, key in (("KD", "kd"), ("NST", "nst")) if run.sidecar.get(key)]
         return ("+".join(parts) or "CE") + (CONFIG_MARK if run.setup_source == "config" else "")
     keys = run.loss_keys
     parts = [label for label, present in (("KD", "loss_kd" in keys),
-                                          ("NST", any(k.startswith("loss_nst") for k in keys))) if present]
+                                          ("NST", any(k.startswith("loss_nst") for k in keys)),
+                                          ("MSE", any(k.startswith("loss_mse") for k in keys))) if present]
     return ("+".join(parts) if parts else DASH) + INFERRED_MARK
 
 
@@ -270,7 +277,7 @@ def nst_of(run: Run) -> tuple[str, str]:
         weight = _number(nst.get("loss_weight"))
         kernel = nst.get("kernel", "poly")
         return taps, weight if kernel == "poly" else f"{weight} ({kernel})"
-    logged = [k[len("loss_nst_"):] for k in run.loss_keys if k.startswith("loss_nst_")]
+    logged = [k.split("_", 2)[2] for k in run.loss_keys if k.startswith(("loss_nst_", "loss_mse_"))]
     return (", ".join(logged) if logged else DASH), ("?" if logged else DASH)
 
 
@@ -283,7 +290,11 @@ def _number(value: object) -> str:
 # ----------------------------------------------------------------------------- summary
 @dataclass
 class Summary:
-    """One row of the report; metric values are ``None`` where the run has none."""
+    """One row of the report; metric values are ``None`` where the run has none.
+
+    ``final`` is the metric at the last validation. ``selected`` is the metric at the validation
+    where the held-out ``select_on`` metric was best (only when a report selects on one).
+    """
 
     name: str
     student: str
@@ -292,37 +303,55 @@ class Summary:
     taps: str
     weight: str
     final: Optional[float]
-    best: Optional[float]
-    best_step: Optional[float]
     loss: Optional[float]
     loss_cls: Optional[float]
     delta: Optional[float] = None
-    delta_best: Optional[float] = None
+    selected: Optional[float] = None
+    selected_step: Optional[float] = None
+    delta_selected: Optional[float] = None
     teacher_metric: Optional[float] = None
 
 
-def summarize(runs: Sequence[Run], metric: str = "accuracy/top1", higher_is_better: bool = True) -> list[Summary]:
+def select_step(run: Run, select_on: str, higher_is_better: bool = True) -> Optional[float]:
+    """The validation step where ``select_on`` (a held-out split's metric) is best; the first of ties."""
+    steps, values = run.series(select_on)
+    if not values:
+        return None
+    best = max(range(len(values)), key=lambda i: (values[i] if higher_is_better else -values[i], -i))
+    return steps[best]
+
+
+def summarize(runs: Sequence[Run], metric: str = "accuracy/top1", select_on: Optional[str] = None,
+              higher_is_better: bool = True) -> list[Summary]:
     """One :class:`Summary` per run; ``delta`` is the final metric minus the first run's.
+
+    Args:
+        runs: the work dirs; the first is the reference.
+        metric: the reported metric (the test set's, as in every mmdet/ImageNet validation).
+        select_on: optionally, a metric of a held-out split logged alongside; each run then also
+            reports ``metric`` at the validation where ``select_on`` was best. It must differ from
+            ``metric``: picking the epoch on the reported metric would pick on the test set.
+        higher_is_better: direction of ``select_on``.
 
     ``teacher_metric`` is the teacher's own value of the metric, where the sidecar's
     ``teacher_val`` has it (``accuracy/top1`` -> ``teacher/top1``).
 
     The metric is read from the validation lines; a run with none of them falls back to its
-    sidecar's ``val`` (final = best). A metric no run has is an error listing the ones they have.
+    sidecar's ``val`` (final values). A metric no run has is an error listing the ones they have.
     """
     if not runs:
         raise NSTDetError("no runs to compare")
+    if select_on is not None and select_on == metric:
+        raise NSTDetError(f"selecting the epoch on {metric!r}, the reported metric, picks on the test set; "
+                          "--select-on must name a held-out split's metric")
     rows = []
     for run in runs:
         steps, values = run.series(metric)
         if values:
             final = values[-1]
-            best_index = max(range(len(values)), key=lambda i: values[i] if higher_is_better else -values[i])
-            best, best_step = values[best_index], steps[best_index]
         else:
             sidecar_val = (run.sidecar or {}).get("val") or {}
-            final = best = sidecar_val.get(metric) if isinstance(sidecar_val.get(metric), (int, float)) else None
-            best_step = None
+            final = sidecar_val.get(metric) if isinstance(sidecar_val.get(metric), (int, float)) else None
         loss = run.series("loss", "train")[1]
         loss_cls = run.series("loss_cls", "train")[1]
         info = run.sidecar
@@ -330,25 +359,32 @@ def summarize(runs: Sequence[Run], metric: str = "accuracy/top1", higher_is_bett
         taps, weight = nst_of(run)
         teacher_val = (info or {}).get("teacher_val") or {}
         teacher_metric = teacher_val.get("teacher/" + metric.rsplit("/", 1)[-1])
-        rows.append(Summary(
+        row = Summary(
             name=run.name,
             student=(info.get("arch") or "?") if info else DASH,
             teacher=(teacher.get("arch") or "?") if teacher else DASH,
-            method=method_of(run), taps=taps, weight=weight,
-            final=final, best=best, best_step=best_step,
+            method=method_of(run), taps=taps, weight=weight, final=final,
             loss=loss[-1] if loss else None, loss_cls=loss_cls[-1] if loss_cls else None,
-            teacher_metric=float(teacher_metric) if isinstance(teacher_metric, (int, float)) else None))
+            teacher_metric=float(teacher_metric) if isinstance(teacher_metric, (int, float)) else None)
+        if select_on is not None:
+            row.selected_step = select_step(run, select_on, higher_is_better)
+            at_step = dict(zip(steps, values))
+            row.selected = at_step.get(row.selected_step) if row.selected_step is not None else None
+        rows.append(row)
     if all(r.final is None for r in rows):
         available = sorted({k for run in runs for k in run.metric_keys()})
         where = ", ".join(str(run.work_dir) for run in runs)
         raise NSTDetError(f"metric {metric!r} is not logged in {where}; logged validation metrics: "
                           f"{available or 'none yet'}")
+    if select_on is not None and all(r.selected_step is None for r in rows):
+        available = sorted({k for run in runs for k in run.metric_keys()})
+        raise NSTDetError(f"held-out metric {select_on!r} is not logged; logged validation metrics: {available}")
     reference = rows[0]
     for row in rows:
         if row.final is not None and reference.final is not None:
             row.delta = row.final - reference.final
-        if row.best is not None and reference.best is not None:
-            row.delta_best = row.best - reference.best
+        if row.selected is not None and reference.selected is not None:
+            row.delta_selected = row.selected - reference.selected
     return rows
 
 
@@ -358,40 +394,47 @@ def _fmt(value: Optional[float], digits: int = 2, signed: bool = False) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
-def table_columns(rows: Sequence[Summary], metric: str, by_epoch: bool = True) -> tuple[list[str], list[list[str]]]:
+def table_columns(rows: Sequence[Summary], metric: str, by_epoch: bool = True,
+                  select_on: Optional[str] = None) -> tuple[list[str], list[list[str]]]:
     """Header and cell strings of the report table.
 
+    The selected columns appear only with ``select_on``, labelled with the held-out metric.
     Metric values get 2 decimals when they look like percentages (any above 1), else 4 (mAP in 0..1).
     """
     at = "ep" if by_epoch else "it"
-    values = [abs(v) for r in rows for v in (r.final, r.best, r.teacher_metric) if v is not None]
+    values = [abs(v) for r in rows for v in (r.final, r.selected, r.teacher_metric) if v is not None]
     digits = 2 if any(v > 1 for v in values) else 4
     teacher = f"teacher ({metric})" if any(r.teacher_metric is not None for r in rows) else "teacher"
-    header = ["run", "student", teacher, "method", "NST taps (student←teacher)", "λ",
-              f"final {metric}", f"best {metric} (@{at})", "Δ final", "Δ best", "loss", "loss_cls"]
+    header = ["run", "student", teacher, "method", "NST taps (student←teacher)", "λ", f"final {metric}", "Δ final"]
+    if select_on is not None:
+        header += [f"{metric} at best held-out {select_on} (@{at})", "Δ (held-out selection)"]
+    header += ["loss", "loss_cls"]
     body = []
     for i, row in enumerate(rows):
-        best = _fmt(row.best, digits)
-        if row.best is not None and row.best_step is not None:
-            best += f" (@{_number(row.best_step)})"
         reference = i == 0
         teacher = row.teacher if row.teacher_metric is None else f"{row.teacher} ({_fmt(row.teacher_metric, digits)})"
-        body.append([row.name, row.student, teacher, row.method, row.taps, row.weight,
-                     _fmt(row.final, digits), best,
-                     "ref" if reference and row.final is not None else _fmt(row.delta, digits, signed=True),
-                     "ref" if reference and row.best is not None else _fmt(row.delta_best, digits, signed=True),
-                     _fmt(row.loss, 4), _fmt(row.loss_cls, 4)])
+        cells = [row.name, row.student, teacher, row.method, row.taps, row.weight, _fmt(row.final, digits),
+                 "ref" if reference and row.final is not None else _fmt(row.delta, digits, signed=True)]
+        if select_on is not None:
+            selected = _fmt(row.selected, digits)
+            if row.selected is not None and row.selected_step is not None:
+                selected += f" (@{_number(row.selected_step)})"
+            cells += [selected, "ref" if reference and row.selected is not None
+                      else _fmt(row.delta_selected, digits, signed=True)]
+        body.append(cells + [_fmt(row.loss, 4), _fmt(row.loss_cls, 4)])
     return header, body
 
 
-def format_table(rows: Sequence[Summary], metric: str, markdown: bool = False, by_epoch: bool = True) -> str:
+def format_table(rows: Sequence[Summary], metric: str, markdown: bool = False, by_epoch: bool = True,
+                 select_on: Optional[str] = None) -> str:
     """The report as aligned plain text, or as a GitHub markdown table (``markdown=True``).
 
-    Final and best are the last and the best logged validation value; Δ is against the first run;
+    Final is the last logged validation value (no epoch is picked on the reported metric); with
+    ``select_on``, also the metric where that held-out metric was best. Δ is against the first run;
     the teacher's own value of the metric (when its sidecar recorded it) follows its arch;
     ``loss``/``loss_cls`` are the last logged (window-averaged) training values.
     """
-    header, body = table_columns(rows, metric, by_epoch)
+    header, body = table_columns(rows, metric, by_epoch, select_on)
     if markdown:
         escape = lambda cell: cell.replace("|", "\\|")  # noqa: E731
         lines = ["| " + " | ".join(header) + " |",
@@ -412,6 +455,45 @@ def format_table(rows: Sequence[Summary], metric: str, markdown: bool = False, b
                      "method inferred from the logged loss names")
     if notes:
         lines += [""] + notes
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- over seeds
+def mean_std(values: Sequence[float]) -> tuple[float, Optional[float]]:
+    """Mean and sample standard deviation (n − 1); the deviation is ``None`` for one value."""
+    if not values:
+        raise NSTDetError("mean_std: no values")
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, None
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+
+
+def seed_table(results: dict[str, Sequence[dict]], metrics: Sequence[tuple[str, str]], digits: int = 3) -> str:
+    """A markdown table of final test metrics over seeds: ``mean ± std`` per row and metric.
+
+    Args:
+        results: row label -> one metrics dict per seed (``test_metrics.json`` of ``tools/test_det.py``).
+        metrics: ``(key, column title)`` pairs, e.g. ``("pascal_voc/mAP", "VOC mAP")``.
+        digits: decimals.
+
+    The standard deviation is the sample one (n − 1), shown only for two or more seeds; the per-seed
+    values of the first metric follow, in seed order.
+    """
+    header = ["row", "seeds", *[f"{title} (mean ± std)" for _, title in metrics], f"{metrics[0][1]} per seed"]
+    lines = ["| " + " | ".join(header) + " |", "|---|---:|" + "---:|" * len(metrics) + "---|"]
+    for label, per_seed in results.items():
+        cells = [label, str(len(per_seed))]
+        for key, _ in metrics:
+            values = [float(m[key]) for m in per_seed if isinstance(m.get(key), (int, float))]
+            if len(values) != len(per_seed):
+                raise NSTDetError(f"seed table: row {label!r} lacks {key!r} in {len(per_seed) - len(values)} of "
+                                  f"its {len(per_seed)} runs")
+            mean, std = mean_std(values)
+            cells.append(f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None else ""))
+        first = metrics[0][0]
+        cells.append(", ".join(f"{float(m[first]):.{digits}f}" for m in per_seed))
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

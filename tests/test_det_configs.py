@@ -29,7 +29,9 @@ def test_the_config_list_covers_headline_variants_and_demo():
     names = {p.relative_to(ROOT / "configs").as_posix() for p in CONFIGS}
     assert {"faster_rcnn_nst.py", "faster_rcnn_nst_backbone_only.py", "faster_rcnn_baseline.py",
             "faster_rcnn_nst_coco.py", "faster_rcnn_nst_backbone_only_coco.py", "faster_rcnn_baseline_coco.py",
-            "demo/faster_rcnn_nst_demo.py", "demo/faster_rcnn_r34_teacher_demo.py"} <= names
+            "demo/faster_rcnn_nst_demo.py", "demo/faster_rcnn_r34_teacher_demo.py",
+            # same-teacher controls
+            "faster_rcnn_fpn_mse.py", "faster_rcnn_fpn_mse_coco.py", "demo/faster_rcnn_fpn_mse_demo.py"} <= names
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.relative_to(ROOT / "configs").as_posix())
@@ -44,5 +46,15 @@ def test_config_builds(config: Path, files, tmp_path):
     model = build_model(config, **variables)
     assert check_backbone_file(model.backbone) == variables["backbone_checkpoint"]
     if isinstance(model, NSTDistillDetector):
-        assert [lv.name for lv, _ in model.levels] == ["p2", "p3", "p4", "p5", "p6"]
+        # P2-P5: P6 of Faster R-CNN's FPN is a strided copy of P5
+        assert [lv.name for lv, _ in model.levels] == ["p2", "p3", "p4", "p5"]
         assert not any(k.startswith("teacher") for k in model.state_dict())
+        # the MSE control differs from its NST config in the loss alone
+        assert model.loss_name == ("mse" if "fpn_mse" in config.name else "nst")
+        assert not any("distill_adapters" in name for name, _ in model.named_parameters())  # equal channels
+        if "fpn_mse" in config.name:
+            nst_cfg = Config.fromfile(str(config.parent / config.name.replace("fpn_mse", "nst")))
+            assert cfg.model.teacher_cfg == nst_cfg.model.teacher_cfg
+            assert {k: v for k, v in cfg.model.distill.items() if k not in ("loss", "adapt_channels")} \
+                == {k: v for k, v in nst_cfg.model.distill.items() if k != "loss"}
+            assert cfg.train_cfg == nst_cfg.train_cfg and cfg.param_scheduler == nst_cfg.param_scheduler

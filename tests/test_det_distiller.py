@@ -25,11 +25,11 @@ NST_CONFIG = DEMO / "faster_rcnn_nst_demo.py"
 PLAIN_CONFIG = DEMO / "faster_rcnn_nst_backbone_only_demo.py"
 
 
-def nst_cfg(weight_files, **nst) -> Config:
-    cfg = Config.fromfile(str(NST_CONFIG))
+def nst_cfg(weight_files, config=NST_CONFIG, **distill) -> Config:
+    cfg = Config.fromfile(str(config))
     cfg.model.student.backbone.init_cfg.checkpoint = str(weight_files["resnet18"])
     cfg.model.teacher_ckpt = str(weight_files["teacher"])
-    cfg.model.nst.update(nst)
+    cfg.model.distill.update(distill)
     return cfg
 
 
@@ -70,7 +70,7 @@ def test_a_training_step_updates_the_student_only_and_logs_nst_per_level(distill
     teacher_before, student_before = state(distiller.teacher), state(distiller.student)
     optim = OptimWrapper(torch.optim.SGD(distiller.parameters(), lr=0.01, momentum=0.9))
     log_vars = distiller.train_step(copy.deepcopy(batch), optim)
-    assert {f"loss_nst_p{i}" for i in range(2, 7)} <= set(log_vars)
+    assert {f"loss_nst_p{i}" for i in range(2, 6)} <= set(log_vars) and "loss_nst_p6" not in log_vars
     assert all(torch.isfinite(torch.as_tensor(v)) for v in log_vars.values())
     teacher_after, student_after = state(distiller.teacher), state(distiller.student)
     assert all(torch.equal(teacher_before[k], teacher_after[k]) for k in teacher_before)  # incl. BN stats
@@ -183,10 +183,97 @@ def test_a_single_stage_detector_distils_too(tmp_path):
     student.backbone.init_cfg = None
     model = MODELS.build(dict(type="NSTDistillDetector", student=student, teacher_cfg=teacher,
                               teacher_ckpt=str(feature_checkpoint(teacher, tmp_path / "retina.pth")),
-                              nst=dict(levels=("p3", "p7"))))
+                              distill=dict(levels=("p3", "p7"))))
     assert [(lv.name, lv.stride) for lv, _ in model.levels] == [("p3", 8), ("p7", 128)]
     images = torch.randn(1, 3, 128, 128)
     sample = DetDataSample(metainfo=dict(img_shape=(128, 128), pad_shape=(128, 128), batch_input_shape=(128, 128)))
     sample.gt_instances = InstanceData(bboxes=torch.tensor([[10.0, 20.0, 90.0, 100.0]]), labels=torch.tensor([3]))
     losses = model.loss(images, [sample])
     assert {"loss_cls", "loss_bbox", "loss_nst_p3", "loss_nst_p7"} <= set(losses)
+
+
+def test_the_former_settings_name_is_refused_naming_the_new_one(weight_files):
+    cfg = nst_cfg(weight_files)
+    cfg.model.nst = cfg.model.pop("distill")
+    with pytest.raises(NSTDetError, match=r"`nst` settings block is now called `distill`.*rename model\.nst"):
+        MODELS.build(cfg.model)
+    cfg.model.distill = dict(levels=("p3",), kernel="poly")
+    cfg.model.pop("nst")
+    with pytest.raises(NSTDetError, match=r"unknown distill settings \['kernel'\]"):
+        MODELS.build(cfg.model)
+
+
+def test_the_mse_control_distils_the_same_levels_from_the_same_teacher(weight_files, batch):
+    from mmdet.models.losses import MSELoss
+
+    model = MODELS.build(nst_cfg(weight_files, DEMO / "faster_rcnn_fpn_mse_demo.py", warmup_iters=0).model)
+    assert isinstance(model.distill_loss, MSELoss) and model.loss_name == "mse"
+    model.train()
+    data = model.data_preprocessor(copy.deepcopy(batch), True)
+    losses = model.loss(data["inputs"], data["data_samples"])
+    assert {f"loss_mse_p{i}" for i in range(2, 6)} <= set(losses) and not any("nst" in k for k in losses)
+    # the value is the mean squared difference of the two FPNs' features, level by level
+    student = model.student.extract_feat(data["inputs"])
+    teacher = model.teacher_features(data["inputs"])
+    for level, _ in model.levels:
+        expected = (student[level.index] - teacher[level.index]).square().mean()
+        torch.testing.assert_close(losses[f"loss_mse_{level.name}"], expected, rtol=1e-5, atol=0.0)
+
+
+def teacher_of_other_width(tmp_path, channels: int) -> tuple[dict, str]:
+    """A demo R-34-FPN teacher whose FPN has ``channels`` channels, and a checkpoint for it."""
+    cfg = teacher_variant(**{"neck.out_channels": channels, "rpn_head.in_channels": channels,
+                             "rpn_head.feat_channels": channels,
+                             "roi_head.bbox_roi_extractor.out_channels": channels,
+                             "roi_head.bbox_head.in_channels": channels})
+    teacher = MODELS.build(Config(cfg).model)
+    path = tmp_path / f"teacher_{channels}.pth"
+    torch.save({"state_dict": teacher.state_dict()}, path)
+    return cfg, str(path)
+
+
+def test_a_channel_adapter_trains_and_stays_out_of_the_student_checkpoint(weight_files, batch, tmp_path):
+    from nst_det.det import DistillStateHook
+
+    cfg = nst_cfg(weight_files, DEMO / "faster_rcnn_fpn_mse_demo.py", levels=("p3", "p4"))
+    cfg.model.teacher_cfg, cfg.model.teacher_ckpt = teacher_of_other_width(tmp_path, 64)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    assert sorted(model.distill_adapters) == ["p3", "p4"]
+    assert model.distill_adapters["p3"].weight.shape == (64, 128, 1, 1)  # student 128 -> teacher 64 channels
+    adapter_ids = {id(p) for p in model.distill_adapters.parameters()}
+    assert adapter_ids <= {id(p) for p in model.parameters()}  # the optimizer trains them
+
+    model.train()
+    before = model.distill_adapters["p3"].weight.detach().clone()
+    optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
+    log_vars = model.train_step(copy.deepcopy(batch), optim)
+    assert {"loss_mse_p3", "loss_mse_p4"} <= set(log_vars)
+    assert not torch.equal(before, model.distill_adapters["p3"].weight)
+
+    # what mmengine's Runner saves: checkpoint['state_dict'] is the plain student ...
+    runner = SimpleNamespace(model=model)
+    checkpoint = {"state_dict": model.state_dict(), "meta": {}}
+    DistillStateHook().before_save_checkpoint(runner, checkpoint)
+    plain = build_model(PLAIN_CONFIG)
+    plain.load_state_dict(checkpoint["state_dict"], strict=True)
+    assert sorted(checkpoint["distill_state_dict"]) == [f"distill_adapters.{lv}.{p}" for lv in ("p3", "p4")
+                                                        for p in ("bias", "weight")]
+    # ... and loading it (resume) puts the trained adapters back before the weights are loaded
+    fresh = MODELS.build(cfg.model)
+    DistillStateHook().after_load_checkpoint(SimpleNamespace(model=fresh), checkpoint)
+    fresh.load_state_dict(checkpoint["state_dict"], strict=True)
+    assert torch.equal(fresh.distill_adapters["p3"].weight, model.distill_adapters["p3"].weight)
+    # a plain model given that checkpoint (load_from) takes the student and leaves the adapters out
+    again = {"state_dict": model.state_dict()}
+    DistillStateHook().before_save_checkpoint(runner, again)
+    DistillStateHook().after_load_checkpoint(SimpleNamespace(model=plain), again)
+    plain.load_state_dict(again["state_dict"], strict=True)
+
+
+def test_without_adapt_channels_no_adapter_is_built(weight_files, tmp_path):
+    cfg = nst_cfg(weight_files)  # NST compares channel distributions: other widths need no adapter
+    cfg.model.teacher_cfg, cfg.model.teacher_ckpt = teacher_of_other_width(tmp_path, 64)
+    model = MODELS.build(cfg.model)
+    assert not hasattr(model, "distill_adapters")
+    assert list(model.state_dict()) == list(build_model(PLAIN_CONFIG).state_dict())

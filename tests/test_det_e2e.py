@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from det_fixtures import DEMO, build_model, plain_pycocotools, run_tool, tiny_run_options
+from det_fixtures import DEMO, build_model, feature_checkpoint, plain_pycocotools, run_tool, tiny_run_options
 
 from conftest import write_malicious_checkpoint
 
@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
 NST_CONFIG = str(DEMO / "faster_rcnn_nst_demo.py")
 PLAIN_CONFIG = str(DEMO / "faster_rcnn_nst_backbone_only_demo.py")
 NST_COCO_CONFIG = str(DEMO / "faster_rcnn_nst_demo_coco.py")
+MSE_CONFIG = str(DEMO / "faster_rcnn_fpn_mse_demo.py")
 # a model trained for 2 iterations scores below the default threshold: keep its 100 best boxes
 KEEP_ALL_DETECTIONS = ["model.test_cfg.rcnn.score_thr=0.0"]
 
@@ -37,7 +38,7 @@ def test_voc_nst_training_resume_and_testing_with_the_plain_config(det_data, wei
     work = tmp_path / "work"
     options = tiny_run_options(det_data / "VOCdevkit", weight_files)
     log = ok(run_tool("train_det.py", [NST_CONFIG, "--work-dir", str(work), "--cfg-options", *options]))
-    assert "loss_nst_p2" in log and "loss_nst_p6" in log and "Epoch(train) [1][2/2]" in log
+    assert "loss_nst_p2" in log and "loss_nst_p5" in log and "loss_nst_p6" not in log and "Epoch(train) [1][2/2]" in log
     assert "rank 0: training finished" in log
 
     checkpoint = torch.load(work / "epoch_1.pth", weights_only=True)  # plain data, no pickled objects
@@ -84,6 +85,38 @@ def test_coco_nst_training_and_testing_the_distiller_config_as_its_student(det_d
     metrics = json.loads((tmp_path / "test" / "test_metrics.json").read_text())
     assert_same_as_plain_pycocotools(metrics, det_data / "coco" / "annotations" / "instances_val.json",
                                      Path(f"{out}/dets.bbox.json"))
+
+
+def test_channel_adapters_train_stay_out_of_the_student_checkpoint_and_come_back_on_resume(det_data, weight_files,
+                                                                                        tmp_path):
+    # a teacher whose FPN is 64 channels wide (the student's: 128): the MSE control builds 1x1 adapters
+    narrow = tmp_path / "teacher_narrow.py"
+    narrow.write_text(f"_base_ = '{DEMO / 'faster_rcnn_r34_teacher_demo.py'}'\n"
+                      "model = dict(neck=dict(out_channels=64), rpn_head=dict(in_channels=64, feat_channels=64),\n"
+                      "    roi_head=dict(bbox_roi_extractor=dict(out_channels=64), bbox_head=dict(in_channels=64)))\n")
+    work = tmp_path / "work"
+    options = [o for o in tiny_run_options(det_data / "VOCdevkit", weight_files) if not o.startswith("teacher_")]
+    options += [f"teacher_config={narrow}",
+                f"teacher_checkpoint={feature_checkpoint(narrow, tmp_path / 'teacher_narrow.pth')}"]
+    log = ok(run_tool("train_det.py", [MSE_CONFIG, "--work-dir", str(work), "--cfg-options", *options]))
+    assert "loss_mse_p2" in log and "loss_mse_p5" in log
+    first = torch.load(work / "epoch_1.pth", weights_only=True)
+    assert list(first["state_dict"]) == list(build_model(PLAIN_CONFIG).state_dict())  # the plain student
+    adapters = [f"distill_adapters.p{i}.{p}" for i in range(2, 6) for p in ("weight", "bias")]
+    assert sorted(first["distill_state_dict"]) == sorted(adapters)
+    assert first["distill_state_dict"]["distill_adapters.p2.weight"].shape == (64, 128, 1, 1)
+
+    log = ok(run_tool("train_det.py", [MSE_CONFIG, "--work-dir", str(work), "--resume", "--cfg-options",
+                                       *options, "train_cfg.max_epochs=2"]))
+    assert "resumed epoch: 1, iter: 2" in log and "Epoch(train) [2][2/2]" in log
+    assert "missing keys" not in log and "unexpected key" not in log  # the adapters were loaded back
+    second = torch.load(work / "epoch_2.pth", weights_only=True)
+    assert not torch.equal(second["distill_state_dict"]["distill_adapters.p2.weight"],
+                           first["distill_state_dict"]["distill_adapters.p2.weight"])  # trained on
+    log = ok(run_tool("test_det.py", [PLAIN_CONFIG, str(work), "--work-dir", str(tmp_path / "test"),
+                                      "--cfg-options", f"data_root={det_data}/VOCdevkit/",
+                                      "test_dataloader.num_workers=0", "test_dataloader.persistent_workers=False"]))
+    assert (tmp_path / "test" / "test_metrics.json").is_file()
 
 
 def test_a_checkpoint_of_another_model_is_refused_by_test_det(det_data, weight_files, tmp_path):

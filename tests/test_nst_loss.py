@@ -25,7 +25,8 @@ def pairwise_kernel(a: torch.Tensor, b: torch.Tensor, kernel: str, degree: int, 
 
 
 def reference_mmd2(student, teacher, kernel="poly", degree=2, constant=0.0, sigma=None):
-    """Float64 MMD² per image, straight from the definition (pool-to-smaller alignment)."""
+    """Float64 MMD² per image, straight from the definition (pool-to-smaller alignment; each channel map
+    normalised as x / sqrt(Σx² + 1e-10), the released code's L2Normalization)."""
     s, t = student.detach().double(), teacher.detach().double()
     size = (min(s.shape[2], t.shape[2]), min(s.shape[3], t.shape[3]))
     s, t = F.adaptive_avg_pool2d(s, size), F.adaptive_avg_pool2d(t, size)
@@ -33,8 +34,8 @@ def reference_mmd2(student, teacher, kernel="poly", degree=2, constant=0.0, sigm
     for b in range(s.shape[0]):
         sb = s[b].flatten(1)
         tb = t[b].flatten(1)
-        sb = sb / sb.norm(dim=1, keepdim=True)
-        tb = tb / tb.norm(dim=1, keepdim=True)
+        sb = sb / (sb.square().sum(1, keepdim=True) + 1e-10).sqrt()
+        tb = tb / (tb.square().sum(1, keepdim=True) + 1e-10).sqrt()
         two_sigma2 = 0.0
         if kernel == "gaussian":
             if sigma is None:
@@ -173,13 +174,14 @@ def test_loss_weight_and_reductions():
     student, teacher = torch.randn(4, 8, 3, 3, dtype=torch.float64), torch.randn(4, 6, 3, 3, dtype=torch.float64)
     mmd2 = reference_mmd2(student, teacher)
     lam = 50.0
-    torch.testing.assert_close(nst_loss(student, teacher, loss_weight=lam), lam / 2 * mmd2.mean())
-    torch.testing.assert_close(nst_loss(student, teacher, loss_weight=lam, reduction="sum"), lam / 2 * mmd2.sum())
+    # loss_weight multiplies MMD² (mmdet's convention; the released code's kt_weight)
+    torch.testing.assert_close(nst_loss(student, teacher, loss_weight=lam), lam * mmd2.mean())
+    torch.testing.assert_close(nst_loss(student, teacher, loss_weight=lam, reduction="sum"), lam * mmd2.sum())
     per_image = nst_loss(student, teacher, loss_weight=lam, reduction="none")
     assert per_image.shape == (4,)
-    torch.testing.assert_close(per_image, lam / 2 * mmd2)
+    torch.testing.assert_close(per_image, lam * mmd2)
     module = NSTLoss(kernel="poly", loss_weight=lam)
-    torch.testing.assert_close(module(student, teacher), lam / 2 * mmd2.mean())
+    torch.testing.assert_close(module(student, teacher), lam * mmd2.mean())
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
@@ -191,7 +193,7 @@ def test_low_precision_inputs_accumulate_in_float32(dtype, kernel):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         got = nst_loss(student, teacher, kernel, loss_weight=50.0)
     assert got.dtype == torch.float32
-    expected = 25.0 * reference_mmd2(student, teacher, kernel).mean()
+    expected = 50.0 * reference_mmd2(student, teacher, kernel).mean()
     torch.testing.assert_close(got.double(), expected, rtol=1e-5, atol=1e-7)
     got.backward()
     assert student.grad.dtype == dtype and torch.isfinite(student.grad.float()).all()

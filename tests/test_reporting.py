@@ -103,11 +103,10 @@ def test_summary_values_and_methods(runs):
     assert [r.teacher for r in rows] == ["—", "resnet50", "resnet50", "resnet50"]
     assert [r.teacher_metric for r in rows] == [None, 91.25, 91.25, 91.25]
     assert all(r.student == "resnet18" for r in rows)
+    # final values: NST's 72.0 at epoch 2 is not picked (the validation split is the test set)
     assert [r.final for r in rows] == [60.0, 61.5, 68.0, 58.0]
-    assert [r.best for r in rows] == [60.0, 61.5, 72.0, 58.0]
-    assert [r.best_step for r in rows] == [4, 4, 2, 4]
     assert [r.delta for r in rows] == pytest.approx([0.0, 1.5, 8.0, -2.0])
-    assert [r.delta_best for r in rows] == pytest.approx([0.0, 1.5, 12.0, -2.0])
+    assert all(r.selected is None and r.selected_step is None for r in rows)
     assert rows[2].taps == "layer4.1.relu:input←layer4.2.relu:input" and rows[2].weight == "50"
     assert rows[0].taps == rows[1].taps == "—"
     last_cls = 2.0 / (1 + 0.1 * 40)
@@ -120,18 +119,45 @@ def test_cli_table_plain_and_markdown(runs, tmp_path, capsys):
     assert run_cli(compare_runs.main, dirs + ["--names", "base", "nst"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split()[:5] == ["run", "student", "teacher", "(accuracy/top1)", "method"]
+    assert "final accuracy/top1" in lines[0] and "best" not in lines[0]
     nst_row = next(line for line in lines if line.startswith("nst "))
-    assert "68.00" in nst_row and "72.00 (@2)" in nst_row and "+8.00" in nst_row and "+12.00" in nst_row
+    assert "68.00" in nst_row and "+8.00" in nst_row and "72.00" not in nst_row
     assert " NST " in nst_row and "resnet50 (91.25)" in nst_row
     base_row = next(line for line in lines if line.startswith("base "))
-    assert " CE " in base_row and base_row.count("ref") == 2
+    assert " CE " in base_row and base_row.count("ref") == 1
 
     assert run_cli(compare_runs.main, dirs + ["--markdown", "--metric", "accuracy/top5"]) == 0
     md = capsys.readouterr().out.strip().splitlines()
     assert md[0].startswith("| run | student |") and md[1].startswith("|---|")
     cells = [c.strip() for c in md[3].strip("|").split("|")]
-    assert cells[0] == "nst" and cells[2] == "resnet50 (100.00)" and cells[6] == "100.00" and cells[8] == "+0.00"
+    assert cells[0] == "nst" and cells[2] == "resnet50 (100.00)" and cells[6] == "100.00" and cells[7] == "+0.00"
     assert md[0].split(" | ")[2] == "teacher (accuracy/top5)"
+
+
+def test_selection_on_a_held_out_metric_is_labelled_and_never_on_the_reported_one(tmp_path, capsys):
+    held_out = {"baseline": {1: 10.0, 2: 30.0, 3: 20.0}, "nst": {1: 5.0, 2: 6.0, 3: 40.0}}
+    test = {"baseline": {1: 50.0, 2: 55.0, 3: 60.0}, "nst": {1: 70.0, 2: 75.0, 3: 65.0}}
+    dirs = []
+    for name in ("baseline", "nst"):
+        lines = []
+        for epoch in (1, 2, 3):
+            lines += train_lines(range(epoch, epoch + 1))
+            lines.append({"accuracy/top1": test[name][epoch], "heldout/top1": held_out[name][epoch], "step": epoch})
+        write_launch(tmp_path / name, "20260101_000000", lines)
+        dirs.append(str(tmp_path / name))
+    rows = summarize([load_run(d) for d in dirs], "accuracy/top1", select_on="heldout/top1")
+    assert [(r.final, r.selected, r.selected_step) for r in rows] == [(60.0, 55.0, 2), (65.0, 65.0, 3)]
+    assert rows[1].delta == pytest.approx(5.0) and rows[1].delta_selected == pytest.approx(10.0)
+    lower = summarize([load_run(d) for d in dirs], "accuracy/top1", select_on="heldout/top1", higher_is_better=False)
+    assert [(r.selected, r.selected_step) for r in lower] == [(50.0, 1), (70.0, 1)]
+
+    assert run_cli(compare_runs.main, dirs + ["--select-on", "heldout/top1"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "accuracy/top1 at best held-out heldout/top1 (@ep)" in header and "final accuracy/top1" in header
+    assert run_cli(compare_runs.main, dirs + ["--select-on", "accuracy/top1"]) == 1
+    assert "picks on the test set" in capsys.readouterr().err
+    assert run_cli(compare_runs.main, dirs + ["--select-on", "val2/top1"]) == 1
+    assert "held-out metric 'val2/top1' is not logged" in capsys.readouterr().err
 
 
 def test_plot_png_is_written_and_decodable(runs, tmp_path, capsys):
@@ -200,7 +226,7 @@ def test_run_in_progress_and_detection_dirs_without_sidecar(runs, tmp_path, caps
 
     assert run_cli(compare_runs.main, [str(det), "--metric", "pascal_voc/mAP"]) == 0
     out = capsys.readouterr().out
-    assert "det_nst" in out and "NST*" in out and "p2, p3" in out and "0.4200" in out and "(@it)" in out
+    assert "det_nst" in out and "NST*" in out and "p2, p3" in out and "0.4200" in out
     det_run = load_run(det)
     assert not det_run.by_epoch and summarize([det_run], "pascal_voc/mAP")[0].method == "NST*"
 

@@ -1,16 +1,18 @@
-"""A/B report over training work dirs: a table of final/best metric and Δ, and a curves PNG.
+"""A/B report over training work dirs: a table of the final metric and Δ, and a curves PNG.
 
     python tools/compare_runs.py work_dirs/demo_baseline_r18 work_dirs/demo_nst_r50_r18 \\
         --names baseline nst --plot curves.png --markdown
     python tools/compare_runs.py work_dirs/det_baseline work_dirs/det_nst --metric pascal_voc/mAP
 
 Each row: run name, student and teacher arch, method (CE / KD / NST / KD+NST, from the export
-sidecar), NST taps and λ, final and best value of ``--metric`` (with the epoch of the best), their
-Δ against the first run, and the last logged training ``loss`` and ``loss_cls``.
-The first work dir is the reference. A work dir launched several times is read as described in
-:mod:`nst_det.reporting`: resumed launches are chained, a repeated run shows its newest launch.
-Work dirs without a sidecar (runs still in progress, detection runs) are shown from their scalars,
-with arch "—" and the method inferred from the logged loss names (marked ``*``).
+sidecar), NST taps and λ, the **final** value of ``--metric`` (the last validation) and its Δ
+against the first run, and the last logged training ``loss`` and ``loss_cls``. The validation
+split is the test set here, so no epoch is picked on it; ``--select-on KEY`` adds the metric at the
+epoch where ``KEY``, a held-out split's metric logged alongside, was best (labelled as such).
+A work dir launched several times is read as described in :mod:`nst_det.reporting`: resumed
+launches are chained, a repeated run shows its newest launch. Work dirs without a sidecar (runs
+still in progress, detection runs) are shown from their scalars, with arch "—" and the method
+inferred from the logged loss names (marked ``*``).
 """
 from __future__ import annotations
 
@@ -30,7 +32,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--names", nargs="+", help="one display name per work dir (default: the directory names)")
     parser.add_argument("--metric", default="accuracy/top1",
                         help="validation metric key, e.g. accuracy/top1, pascal_voc/mAP, coco/bbox_mAP")
-    parser.add_argument("--lower-is-better", action="store_true", help="'best' is the minimum of the metric")
+    parser.add_argument("--select-on", metavar="KEY",
+                        help="a held-out split's validation metric (not --metric): also report --metric at "
+                             "the epoch where KEY was best")
+    parser.add_argument("--lower-is-better", action="store_true", help="with --select-on: lower KEY is better")
     parser.add_argument("--plot", metavar="PNG", help="write loss and metric curves to this PNG")
     parser.add_argument("--markdown", action="store_true", help="print a GitHub markdown table")
     args = parser.parse_args(argv)
@@ -39,8 +44,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         raise NSTDetError(f"--names gives {len(args.names)} names for {len(args.work_dirs)} work dirs")
     names = args.names or [None] * len(args.work_dirs)
     runs = [load_run(work_dir, name) for work_dir, name in zip(args.work_dirs, names)]
-    rows = summarize(runs, args.metric, higher_is_better=not args.lower_is_better)
-    print(format_table(rows, args.metric, markdown=args.markdown, by_epoch=all(r.by_epoch for r in runs)))
+    rows = summarize(runs, args.metric, select_on=args.select_on, higher_is_better=not args.lower_is_better)
+    print(format_table(rows, args.metric, markdown=args.markdown, by_epoch=all(r.by_epoch for r in runs),
+                       select_on=args.select_on))
     if args.plot:
         out = plot_runs(runs, args.metric, args.plot)
         print(f"\ncurves written to {out}")

@@ -9,6 +9,7 @@ custom_hooks = [
     dict(type='NonFiniteLossHook'),    # NaN/Inf loss: stop, name the term, keep the last good checkpoint
     dict(type='PlainCheckpointHook'),  # checkpoints load with torch.load(weights_only=True)
     dict(type='BackboneCheckHook'),    # stop if the backbone file does not cover the backbone
+    dict(type='DistillStateHook'),     # distillation adapters saved beside, not in, the student's state_dict
     dict(type='IterationSeedHook'),    # reseed per iteration: a resumed run draws what the uninterrupted one would
 ]
 # Switches tools/train_det.py and tools/test_det.py apply (nst_det/det/runtime.py):

@@ -1,4 +1,4 @@
-# Demo: the NST backbone, plus NST on all five FPN levels from the frozen demo R-34-FPN teacher.
+# Demo: the NST backbone, plus NST on the FPN levels P2-P5 from the frozen demo R-34-FPN teacher.
 _base_ = './faster_rcnn_nst_backbone_only_demo.py'
 
 teacher_config = '{{ fileDirname }}/faster_rcnn_r34_teacher_demo.py'
@@ -12,8 +12,8 @@ model = dict(
     student={{_base_.model}},
     teacher_cfg=teacher_config,
     teacher_ckpt=teacher_checkpoint,
-    nst=dict(
-        levels=('p2', 'p3', 'p4', 'p5', 'p6'),
+    distill=dict(
+        levels=('p2', 'p3', 'p4', 'p5'),  # P6 is a strided copy of P5: see ../faster_rcnn_nst.py
         level_weights=None,
-        warmup_iters=50,
+        warmup_iters=50,  # the demo schedule's linear LR warm-up length (../_base_/det_demo_voc.py)
         loss=dict(type='NSTLoss', kernel='poly', loss_weight=50.0)))

@@ -1,5 +1,5 @@
-# Demo: ResNet-34 -> ResNet-18 with NST, the official setting as in nst_r101_r18_imagenet.py:
-# final-stage pre-activation taps, polynomial kernel d=2, λ = 50.
+# Demo: ResNet-34 -> ResNet-18 with the NST term of nst_r101_r18_imagenet.py (final-stage pre-activation
+# taps, polynomial kernel d=2, the official weight 50) on the demo data and recipe (AdamW, batch 32).
 _base_ = './demo_baseline_r18.py'
 
 # written by demo_teacher_r34.py (ExportBackboneHook: the whole classifier, torchvision format)

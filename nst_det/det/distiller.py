@@ -1,12 +1,13 @@
-"""``NSTDistillDetector``: any mmdet detector trained with NST from a frozen teacher's FPN.
+"""``NSTDistillDetector``: any mmdet detector trained with feature distillation from a frozen
+teacher's FPN: NST (the default), or another per-level loss such as the MSE mimic control.
 
     model = dict(
         type='NSTDistillDetector',
         student=dict(type='FasterRCNN', ...),                   # any mmdet detector config
         teacher_cfg='configs/demo/faster_rcnn_r34_teacher_demo.py',   # path, 'mmdet::...', or dict
         teacher_ckpt='work_dirs/faster_rcnn_r34_teacher_demo',        # a file, or a work dir
-        nst=dict(levels=('p2', 'p3', 'p4', 'p5', 'p6'), level_weights=None, warmup_iters=100,
-                 loss=dict(type='NSTLoss', kernel='poly', loss_weight=...)))
+        distill=dict(levels=('p2', 'p3', 'p4', 'p5'), level_weights=None, warmup_iters=100,
+                     loss=dict(type='NSTLoss', kernel='poly', loss_weight=50.0)))
 
 How it is put together:
 
@@ -22,8 +23,16 @@ How it is put together:
   alike (checked at build time).
 * Forward hooks (:class:`~nst_det.taps.FeatureTaps`) on both necks capture the FPN levels of the
   student's own training forward and of the teacher's ``extract_feat``; :meth:`loss` adds
-  ``loss_nst_<level>`` per distilled level. Level strides are measured at build time and must be
-  equal for teacher and student, so a mismatch is a build error rather than a shape error later.
+  ``loss_<name>_<level>`` per distilled level (``loss_nst_p2``, ``loss_mse_p2``, ...). Level strides
+  are measured at build time and must be equal for teacher and student, so a mismatch is a build
+  error rather than a shape error later.
+* Each image's loss covers its own valid region only (:mod:`nst_det.det.regions`): the padding
+  batching adds is cropped away at every level.
+* ``adapt_channels=True`` adds a learnable 1×1 conv per level whose channel counts differ, mapping
+  the student's channels to the teacher's (FitNet's regressor; NST needs none). The adapters are
+  parameters of the distiller (the optimizer trains them); :class:`~nst_det.det.hooks.DistillStateHook`
+  keeps them out of ``checkpoint['state_dict']`` (which stays the plain student) and restores them
+  on resume.
 """
 from __future__ import annotations
 
@@ -34,48 +43,67 @@ import torch
 from mmdet.models.detectors.base import BaseDetector
 from mmdet.structures import SampleList
 from mmengine.logging import MessageHub, print_log
-from torch import Tensor
+from torch import Tensor, nn
 
 from nst_det.det.levels import check_same_levels, measure_levels, select_levels
+from nst_det.det.regions import valid_region_loss, valid_sizes
 from nst_det.det.teacher import build_teacher, check_same_preprocessing
 from nst_det.registry import MODELS
 from nst_det.taps import FeatureTaps
 from nst_det.utils.errors import NSTDetError
 
 _PLAIN_ATTRIBUTES = ("student", "teacher")
-_NST_KEYS = {"levels", "level_weights", "loss", "warmup_iters", "student_tap", "teacher_tap"}
+_DISTILL_KEYS = {"levels", "level_weights", "loss", "name", "warmup_iters", "adapt_channels", "student_tap",
+                 "teacher_tap"}
+ADAPTERS = "distill_adapters"  # state_dict prefix of the channel adapters (DistillStateHook)
+
+
+def loss_name(loss_cfg: dict) -> str:
+    """``'nst'`` for ``NSTLoss``, ``'mse'`` for ``MSELoss``: the type, lower case, without ``Loss``."""
+    name = str(loss_cfg.get("type", "loss")).rsplit(".", 1)[-1].lower()
+    return name[:-len("loss")] if name.endswith("loss") and name != "loss" else name
 
 
 @MODELS.register_module()
 class NSTDistillDetector(BaseDetector):
-    """A detector distilled with Neuron Selectivity Transfer on its FPN levels.
+    """A detector distilled from a frozen teacher on its FPN levels (NST by default).
 
     Args:
         student: config of the detector to train (any mmdet detector with ``extract_feat``).
         teacher_cfg: the teacher detector: a config path (``mmdet::`` package paths allowed), a
             config dict with ``model``, or a model dict.
         teacher_ckpt: the teacher's checkpoint; its backbone and neck weights must match exactly.
-        nst: NST settings:
+        distill: distillation settings:
 
             * ``levels``: level names (``'p2'`` .. ``'p6'`` for strides 4 .. 64) or indices into the
               tapped tuple; default all levels.
             * ``level_weights``: one weight per level, ``{name: weight}``, or ``None`` (all 1).
-            * ``loss``: the loss config, default ``dict(type='NSTLoss', kernel='poly')``; its
-              ``loss_weight`` is λ, the loss is ``λ/2 · MMD²`` per level.
-            * ``warmup_iters``: ramp the NST losses linearly from ~0 to full over this many
+            * ``loss``: the per-level loss config, default ``dict(type='NSTLoss', kernel='poly')``
+              (``NSTLoss``: ``loss_weight · MMD²``); any loss called as ``loss(student, teacher)``
+              that averages over the batch, e.g. mmdet's ``MSELoss`` for the FitNet-style control.
+            * ``name``: the logged losses are ``loss_<name>_<level>``; default from the loss type
+              (``NSTLoss`` -> ``nst``, ``MSELoss`` -> ``mse``).
+            * ``warmup_iters``: ramp the distillation losses linearly from ~0 to full over this many
               iterations (0: no ramp). The iteration is the runner's (resume-safe).
+            * ``adapt_channels``: a learnable 1×1 conv from the student's to the teacher's channels
+              on each level where they differ (losses that compare features elementwise need it).
             * ``student_tap`` / ``teacher_tap``: the modules whose output tuples are the levels
               (default ``'neck'``).
+        nst: the former name of ``distill``; refused with a message naming the new one.
         init_cfg: the distiller's own init config (normally ``None``).
     """
 
     def __init__(self, student: dict, teacher_cfg: Union[str, os.PathLike, dict],
-                 teacher_ckpt: Union[str, os.PathLike], nst: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
-        nst = dict(nst or {})
-        unknown = sorted(set(nst) - _NST_KEYS)
+                 teacher_ckpt: Union[str, os.PathLike], distill: Optional[dict] = None,
+                 nst: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+        if nst is not None:
+            raise NSTDetError("NSTDistillDetector: the `nst` settings block is now called `distill` "
+                              "(same keys); rename model.nst to model.distill")
+        distill = dict(distill or {})
+        unknown = sorted(set(distill) - _DISTILL_KEYS)
         if unknown:
-            raise NSTDetError(f"NSTDistillDetector: unknown nst settings {unknown}; known: {sorted(_NST_KEYS)}")
+            raise NSTDetError(f"NSTDistillDetector: unknown distill settings {unknown}; "
+                              f"known: {sorted(_DISTILL_KEYS)}")
         student_model = MODELS.build(student)
         super().__init__(data_preprocessor=student_model.data_preprocessor, init_cfg=init_cfg)
         self.student = student_model
@@ -84,18 +112,28 @@ class NSTDistillDetector(BaseDetector):
         self.teacher = build_teacher(teacher_cfg, teacher_ckpt)
         check_same_preprocessing(self.student, self.teacher)
 
-        self.student_tap = nst.get("student_tap", "neck")
-        self.teacher_tap = nst.get("teacher_tap", "neck")
+        self.student_tap = distill.get("student_tap", "neck")
+        self.teacher_tap = distill.get("teacher_tap", "neck")
         student_levels = measure_levels(self.student, self.student_tap)
-        check_same_levels(student_levels, measure_levels(self.teacher, self.teacher_tap), self.student_tap)
-        self.levels = select_levels(student_levels, nst.get("levels"), nst.get("level_weights"))
-        self.nst_loss = MODELS.build(nst.get("loss") or dict(type="NSTLoss", kernel="poly"))
-        self.warmup_iters = int(nst.get("warmup_iters", 0))
+        teacher_levels = measure_levels(self.teacher, self.teacher_tap)
+        check_same_levels(student_levels, teacher_levels, self.student_tap)
+        self.levels = select_levels(student_levels, distill.get("levels"), distill.get("level_weights"))
+        loss_cfg = distill.get("loss") or dict(type="NSTLoss", kernel="poly")
+        self.distill_loss = MODELS.build(loss_cfg)
+        if getattr(self.distill_loss, "reduction", "mean") != "mean":
+            raise NSTDetError(f"distill.loss must average over the batch (reduction='mean'), got "
+                              f"reduction={self.distill_loss.reduction!r}")
+        self.loss_name = str(distill.get("name") or loss_name(loss_cfg))
+        if distill.get("adapt_channels", False):  # registered: trained, and saved by DistillStateHook
+            self.distill_adapters = nn.ModuleDict({
+                level.name: nn.Conv2d(level.channels, teacher_levels[level.index].channels, kernel_size=1)
+                for level, _ in self.levels if level.channels != teacher_levels[level.index].channels})
+        self.warmup_iters = int(distill.get("warmup_iters", 0))
         if self.warmup_iters < 0:
-            raise NSTDetError(f"nst.warmup_iters must be >= 0, got {self.warmup_iters}")
+            raise NSTDetError(f"distill.warmup_iters must be >= 0, got {self.warmup_iters}")
         self._calls = 0  # loss() calls: the iteration when no runner publishes one
         print_log(f"NSTDistillDetector: {type(self.student).__name__} student, "
-                  f"{type(self.teacher).__name__} teacher from {teacher_ckpt}; NST on "
+                  f"{type(self.teacher).__name__} teacher from {teacher_ckpt}; loss_{self.loss_name} on "
                   + ", ".join(f"{lv.name} (stride {lv.stride}, weight {w:g})" for lv, w in self.levels),
                   logger="current")
 
@@ -125,20 +163,27 @@ class NSTDistillDetector(BaseDetector):
         return self.student.extract_feat(batch_inputs)
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict[str, Tensor]:
-        """The student's losses plus ``loss_nst_<level>`` for each distilled level.
+        """The student's losses plus ``loss_<name>_<level>`` for each distilled level.
 
         Args:
             batch_inputs: ``(B, 3, H, W)``, preprocessed by the student's data preprocessor.
-            batch_data_samples: the batch's ``DetDataSample`` list.
+            batch_data_samples: the batch's ``DetDataSample`` list; each ``img_shape`` bounds the
+                image's valid region.
         """
         with FeatureTaps(self.student, [self.student_tap], keep_tuple=True) as student_taps:
             losses = self.student.loss(batch_inputs, batch_data_samples)
             student_feats = student_taps[self.student_tap]
         teacher_feats = self.teacher_features(batch_inputs)
+        img_shapes = [sample.metainfo["img_shape"] for sample in batch_data_samples]
         factor = self.warmup_factor()
+        adapters = getattr(self, "distill_adapters", {})
         for level, weight in self.levels:
-            nst = self.nst_loss(student_feats[level.index], teacher_feats[level.index])
-            losses[f"loss_nst_{level.name}"] = nst * (weight * factor)
+            student_feat, teacher_feat = student_feats[level.index], teacher_feats[level.index]
+            if level.name in adapters:
+                student_feat = adapters[level.name](student_feat)
+            sizes = valid_sizes(img_shapes, level.stride, tuple(student_feat.shape[-2:]))
+            value = valid_region_loss(self.distill_loss, student_feat, teacher_feat, sizes)
+            losses[f"loss_{self.loss_name}_{level.name}"] = value * (weight * factor)
         self._calls += 1
         return losses
 
@@ -167,5 +212,5 @@ class NSTDistillDetector(BaseDetector):
 
     def extra_repr(self) -> str:
         levels = ", ".join(f"{lv.name}: {w:g}" for lv, w in self.levels)
-        return (f"teacher={type(self.teacher).__name__} (frozen, not a submodule), levels={{{levels}}}, "
-                f"warmup_iters={self.warmup_iters}")
+        return (f"teacher={type(self.teacher).__name__} (frozen, not a submodule), loss_{self.loss_name} "
+                f"levels={{{levels}}}, warmup_iters={self.warmup_iters}")

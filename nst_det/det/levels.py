@@ -22,11 +22,12 @@ PROBE_SIZE = 128  # a multiple of every common stride, up to 128 (RetinaNet's P7
 
 @dataclass(frozen=True)
 class Level:
-    """One pyramid level: its name (``'p3'``), index in the tapped tuple, and stride in pixels."""
+    """One pyramid level: its name (``'p3'``), index in the tapped tuple, stride in pixels, channels."""
 
     name: str
     index: int
     stride: int
+    channels: int
 
 
 def level_name(index: int, stride: int) -> str:
@@ -63,7 +64,7 @@ def measure_levels(detector: nn.Module, tap: str = "neck", size: int = PROBE_SIZ
         name = level_name(i, stride)
         if any(lv.name == name for lv in levels):  # a repeated stride (dilated stage): name by index
             name = f"level{i}"
-        levels.append(Level(name, i, stride))
+        levels.append(Level(name, i, stride, feature.shape[1]))
     return levels
 
 

@@ -6,7 +6,23 @@ NST matches them with the squared Maximum Mean Discrepancy
 
     MMD² = 1/Ct² Σᵢⱼ k(tᵢ, tⱼ) + 1/Cs² Σᵢⱼ k(sᵢ, sⱼ) − 2/(Cs·Ct) Σᵢⱼ k(sᵢ, tⱼ)
 
-per image, and the loss is ``loss_weight / 2 · reduce(MMD²)`` (the paper's λ/2 form).
+per image, and the loss is ``loss_weight · reduce(MMD²)``.
+
+``loss_weight`` multiplies the loss, as in every MMDetection loss, and equals the ``kt_weight`` of
+the authors' released code (TuSimple/neuron-selectivity-transfer, ``symbol/transfer.py``): that code
+builds, per image, ``mean((S·Sᵀ + c)²) − 2·mean((S·Tᵀ + c)²)`` (``mean`` over the ``Cs×Cs`` and
+``Cs×Ct`` kernel matrices of that image: MMD² minus the constant teacher–teacher term) and hands it
+to ``MakeLoss(grad_scale=kt_weight)``, whose default ``normalization='null'`` back-propagates
+``kt_weight`` into every image's term; MXNet's ``Module`` optimizer then rescales every gradient by
+``1/batch`` (its default ``rescale_grad``), as it does the cross-entropy's. So the released student
+gets ``kt_weight · mean over the batch of ∂MMD²``, which is ``loss_weight · mean(MMD²)`` here
+(``reduction='mean'``). Its official setting is ``kernel='poly', degree=2, constant=0,
+loss_weight=50``. The paper writes the same term as ``λ/2 · MMD²``: paper λ = 2 · ``loss_weight``.
+
+Selectivity maps are normalised as in the released code (MXNet ``L2Normalization(eps=1e-10,
+mode='spatial')``): ``x / sqrt(Σ x² + eps)`` over each channel's ``H·W`` values, ``eps=1e-10``. An
+all-zero channel map stays zero and its gradient is bounded by ``1/sqrt(eps)`` times the gradient
+reaching the normalised map (``F.normalize``'s ``x / max(‖x‖, eps)`` would give ``1/eps``).
 
 The value reported is the true MMD², teacher–teacher term included, so it is zero when the student
 equals the teacher. The teacher is a constant target: it is detached and its Gram is computed
@@ -90,9 +106,17 @@ def align_spatial(student: Tensor, teacher: Tensor, mode: str = "pool") -> tuple
     raise InvalidInputError(f"nst_loss: unknown align {mode!r}; choose one of {ALIGN_MODES}")
 
 
-def selectivity_maps(x: Tensor, eps: float = 1e-12) -> Tensor:
-    """Flatten ``(B, C, H, W)`` to ``(B, C, HW)`` and L2-normalise each channel's map over HW."""
-    return F.normalize(x.flatten(2), p=2.0, dim=2, eps=eps)
+DEFAULT_EPS = 1e-10  # the released code's L2Normalization eps
+
+
+def selectivity_maps(x: Tensor, eps: float = DEFAULT_EPS) -> Tensor:
+    """Flatten ``(B, C, H, W)`` to ``(B, C, HW)`` and L2-normalise each channel's map over HW.
+
+    ``x / sqrt(Σ x² + eps)``, the released code's normalisation: finite, with a bounded gradient,
+    for an all-zero map.
+    """
+    flat = x.flatten(2)
+    return flat * torch.rsqrt(flat.square().sum(2, keepdim=True) + eps)
 
 
 # --------------------------------------------------------------------------- kernels
@@ -182,7 +206,7 @@ def _gaussian_mmd2(s: Tensor, t: Tensor, sigma: Optional[float] = None) -> Tenso
     ``sigma=None`` sets σ² per image to the mean squared distance over the Cs·Ct student–teacher
     pairs (as in the paper), treated as a constant (no gradient through σ).
     """
-    s_sq = s.square().sum(2)  # (B, Cs); 1 unless a channel's map is all zero
+    s_sq = s.square().sum(2)  # (B, Cs); ≈1 (Σx²/(Σx² + eps)), 0 for an all-zero map
     with torch.no_grad():
         t_sq = t.square().sum(2)
         if sigma is None:
@@ -206,7 +230,7 @@ def _gaussian_mmd2(s: Tensor, t: Tensor, sigma: Optional[float] = None) -> Tenso
 # --------------------------------------------------------------------------- public API
 def nst_mmd2(student: Tensor, teacher: Tensor, kernel: str = "poly", *, degree: int = 2,
              constant: float = 0.0, sigma: Optional[float] = None, align: str = "pool",
-             gram: str = "auto", eps: float = 1e-12, check_finite: bool = True) -> Tensor:
+             gram: str = "auto", eps: float = DEFAULT_EPS, check_finite: bool = True) -> Tensor:
     """Squared MMD between the student's and the teacher's channel-map distributions, per image.
 
     Args:
@@ -219,7 +243,8 @@ def nst_mmd2(student: Tensor, teacher: Tensor, kernel: str = "poly", *, degree: 
         sigma: Gaussian bandwidth σ; ``None`` uses the paper's data-dependent default.
         align: spatial alignment, see :func:`align_spatial`.
         gram: ``"auto"``, ``"channel"`` (C×C) or ``"spatial"`` (HW×HW) for poly d ≤ 2.
-        eps: lower bound on a channel map's norm in the L2 normalisation.
+        eps: added to each channel map's squared norm before the square root (see
+            :func:`selectivity_maps`).
         check_finite: raise on NaN/Inf features (costs one device sync per call).
 
     Returns:
@@ -266,14 +291,14 @@ def reduce_loss(per_image: Tensor, reduction: str) -> Tensor:
 
 def nst_loss(student: Tensor, teacher: Tensor, kernel: str = "poly", *, loss_weight: float = 1.0,
              reduction: str = "mean", **mmd_kwargs) -> Tensor:
-    """NST loss ``loss_weight / 2 · reduce(MMD²)`` — the paper's ``λ/2 · L_MMD²``.
+    """NST loss ``loss_weight · reduce(MMD²)`` (the paper's ``λ/2 · L_MMD²`` with λ = 2·loss_weight).
 
     Args:
         student: ``(B, Cs, Hs, Ws)``.
         teacher: ``(B, Ct, Ht, Wt)``, detached.
         kernel: ``"linear"``, ``"poly"`` or ``"gaussian"``.
-        loss_weight: λ.
-        reduction: ``"mean"`` over the batch (paper), ``"sum"``, or ``"none"`` for ``(B,)``.
+        loss_weight: multiplies the loss; 50 with ``kernel="poly"`` reproduces the released code.
+        reduction: ``"mean"`` over the batch (released code), ``"sum"``, or ``"none"`` for ``(B,)``.
         **mmd_kwargs: forwarded to :func:`nst_mmd2` (``degree``, ``constant``, ``sigma``,
             ``align``, ``gram``, ``eps``, ``check_finite``).
 
@@ -284,7 +309,7 @@ def nst_loss(student: Tensor, teacher: Tensor, kernel: str = "poly", *, loss_wei
     """
     if reduction not in REDUCTIONS:
         raise InvalidInputError(f"nst_loss: unknown reduction {reduction!r}; choose one of {REDUCTIONS}")
-    return reduce_loss(nst_mmd2(student, teacher, kernel, **mmd_kwargs), reduction) * (loss_weight / 2.0)
+    return reduce_loss(nst_mmd2(student, teacher, kernel, **mmd_kwargs), reduction) * loss_weight
 
 
 class NSTLoss(nn.Module):
@@ -292,14 +317,14 @@ class NSTLoss(nn.Module):
 
     Args:
         kernel: ``"linear"``, ``"poly"`` (default, d=2, c=0 as in the paper) or ``"gaussian"``.
-        loss_weight: λ; the loss is ``λ/2 · MMD²``.
+        loss_weight: the loss is ``loss_weight · MMD²`` (module docstring: 50 is the released code's).
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
         degree, constant, sigma, align, gram, eps, check_finite: see :func:`nst_mmd2`.
     """
 
     def __init__(self, kernel: str = "poly", loss_weight: float = 1.0, reduction: str = "mean",
                  degree: int = 2, constant: float = 0.0, sigma: Optional[float] = None,
-                 align: str = "pool", gram: str = "auto", eps: float = 1e-12,
+                 align: str = "pool", gram: str = "auto", eps: float = DEFAULT_EPS,
                  check_finite: bool = True) -> None:
         super().__init__()
         if kernel not in KERNELS:

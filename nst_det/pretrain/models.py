@@ -146,7 +146,7 @@ class ClassifierDistiller(BaseModel):
             student alone (the CE baseline, or a teacher from scratch).
         taps: ``[(student_tap, teacher_tap), ...]`` — dotted module names, ``:input`` for a module's
             input (see :mod:`nst_det.taps`). Each pair adds ``loss_nst_<student tap>``.
-        nst_loss: config of the NST loss (``NSTLoss``; ``loss_weight`` is the paper's λ).
+        nst_loss: config of the NST loss (``NSTLoss``: ``loss_weight · MMD²``; 50 is the released code's weight).
         kd_loss: config of a ``KDLoss`` on logits, or ``None``.
         channels_last: run both networks in channels-last memory format (faster convs on GPU).
         data_preprocessor: mmengine ``ImgDataPreprocessor`` config (normalisation on the device).

@@ -28,6 +28,9 @@ def add_train_args(parser: argparse.ArgumentParser, amp_dtype: str = "float16") 
                              "autocast without scaling (GPU or CPU); see --amp-dtype")
     parser.add_argument("--amp-dtype", choices=AMP_DTYPES, default=amp_dtype,
                         help=f"the --amp precision (default {amp_dtype})")
+    parser.add_argument("--auto-scale-lr", action="store_true",
+                        help="scale the lr linearly by the total batch (processes x train_dataloader.batch_size) "
+                             "over the config's auto_scale_lr.base_batch_size")
     parser.add_argument("--deterministic", action="store_true",
                         help="deterministic algorithms (randomness.deterministic=True) for reproducible runs")
     parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
@@ -50,6 +53,8 @@ def load_train_config(args: argparse.Namespace) -> Config:
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / config_path.stem)
     if args.amp:
         apply_amp(cfg, args.amp_dtype)
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg, config_path)
     if args.deterministic:
         cfg.setdefault("randomness", {})
         cfg.randomness.deterministic = True
@@ -78,6 +83,19 @@ def apply_amp(cfg: Config, dtype: str) -> None:
                           "on CPU use --amp --amp-dtype bfloat16")
     cfg.optim_wrapper.type = "AmpOptimWrapper"
     cfg.optim_wrapper.setdefault("loss_scale", "dynamic")
+
+
+def enable_auto_scale_lr(cfg: Config, config_path: Path) -> None:
+    """``--auto-scale-lr``, as mmdet's ``tools/train.py``: ``cfg.auto_scale_lr.enable = True``.
+
+    mmengine's Runner then multiplies every lr by ``world size x train_dataloader.batch_size /
+    auto_scale_lr.base_batch_size`` when it builds the optimizer.
+    """
+    scale = cfg.get("auto_scale_lr")
+    if not scale or not scale.get("base_batch_size"):
+        raise NSTDetError(f"--auto-scale-lr: {config_path} sets no auto_scale_lr.base_batch_size "
+                          "(the total batch its lr is meant for)")
+    scale.enable = True
 
 
 def read_config(path: Union[str, Path], options: dict) -> Config:

@@ -16,7 +16,7 @@ val_dataloader = dict(
 
 # from scratch on 1000 images, SGD does not get going within a few hundred steps; AdamW does
 optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', lr=2e-3, weight_decay=0.05))
-auto_scale_lr = dict(enable=False)
+auto_scale_lr = dict(enable=False, base_batch_size=32)  # lr 2e-3 is for batch 32 (one process)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=30),
     dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=8, eta_min=0.0),
