@@ -64,9 +64,9 @@ def valid_region_loss(loss: Callable[[Tensor, Tensor], Tensor], student: Tensor,
     for (h, w), indices in group_by_size(sizes).items():
         if len(indices) == batch:
             s, t = student[..., :h, :w], teacher[..., :h, :w]
-        else:
-            index = torch.as_tensor(indices, device=student.device)
-            s, t = student[index, :, :h, :w], teacher[index, :, :h, :w]
+        else:  # slices, not an index tensor: building one on the GPU would be a blocking copy from the host
+            s = torch.cat([student[i:i + 1, :, :h, :w] for i in indices])
+            t = torch.cat([teacher[i:i + 1, :, :h, :w] for i in indices])
         term = loss(s, t) * (len(indices) / batch)
         total = term if total is None else total + term
     return total

@@ -230,7 +230,7 @@ def _gaussian_mmd2(s: Tensor, t: Tensor, sigma: Optional[float] = None) -> Tenso
 # --------------------------------------------------------------------------- public API
 def nst_mmd2(student: Tensor, teacher: Tensor, kernel: str = "poly", *, degree: int = 2,
              constant: float = 0.0, sigma: Optional[float] = None, align: str = "pool",
-             gram: str = "auto", eps: float = DEFAULT_EPS, check_finite: bool = True) -> Tensor:
+             gram: str = "auto", eps: float = DEFAULT_EPS, check_finite: bool = False) -> Tensor:
     """Squared MMD between the student's and the teacher's channel-map distributions, per image.
 
     Args:
@@ -245,7 +245,9 @@ def nst_mmd2(student: Tensor, teacher: Tensor, kernel: str = "poly", *, degree: 
         gram: ``"auto"``, ``"channel"`` (C×C) or ``"spatial"`` (HW×HW) for poly d ≤ 2.
         eps: added to each channel map's squared norm before the square root (see
             :func:`selectivity_maps`).
-        check_finite: raise on NaN/Inf features (costs one device sync per call).
+        check_finite: raise on NaN/Inf features, naming which. A debugging switch: it reads a
+            value back from the device, a host synchronisation per call, so it is off by default;
+            in training, a non-finite loss is caught by ``NonFiniteLossHook`` on the logged values.
 
     Returns:
         ``(B,)`` MMD² per image, in float32 (float64 for float64 inputs).
@@ -325,7 +327,7 @@ class NSTLoss(nn.Module):
     def __init__(self, kernel: str = "poly", loss_weight: float = 1.0, reduction: str = "mean",
                  degree: int = 2, constant: float = 0.0, sigma: Optional[float] = None,
                  align: str = "pool", gram: str = "auto", eps: float = DEFAULT_EPS,
-                 check_finite: bool = True) -> None:
+                 check_finite: bool = False) -> None:
         super().__init__()
         if kernel not in KERNELS:
             raise InvalidInputError(f"NSTLoss: unknown kernel {kernel!r}; choose one of {sorted(KERNELS)}")
