@@ -2,7 +2,6 @@
 resampling differences), the CPU fallback for PNG/grayscale/CMYK files, seeding, and a damaged JPEG named."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
