@@ -1,4 +1,5 @@
-"""tools/run_demo.py: the demo's steps, the detection A/B over seeds (plan, table, a tiny end-to-end run)."""
+"""tools/run_demo.py: the demo's steps and profiles, its one-line-per-step output and report, and the
+detection A/B over seeds (plan, table, tiny end-to-end runs)."""
 from __future__ import annotations
 
 import importlib.util
@@ -13,6 +14,7 @@ import pytest
 
 from nst_det.reporting import mean_std, seed_table
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.steps import Step, StepFailed, duration, run_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "run_demo.py"
@@ -48,6 +50,62 @@ def test_the_demo_runs_every_detection_row_once_with_the_same_teacher_control(tm
     report = steps[-1]
     assert "compare_runs.py" in report.command[1] and "--select-on" not in report.command
     assert report.command[report.command.index("--names") + 1:][:4] == ROWS
+
+
+def test_the_default_demo_is_the_short_one_and_full_the_long_one(tmp_path):
+    default, full = run_demo.build_steps(tmp_path), run_demo.build_steps(tmp_path, run_demo.FULL)
+    students = lambda steps: [s.name for s in steps if "pretrain_backbone.py" in s.command[1]]  # noqa: E731
+    assert students(default) == ["teacher_r34", "baseline_r18", "nst_r18"]
+    assert students(full) == ["teacher_r34", "baseline_r18", "kd_r18", "nst_r18", "kd_nst_r18"]
+    det_train = next(s for s in default if s.name == "det_baseline")
+    assert option(det_train, "train_cfg.max_epochs") == "3" and det_train.done.name == "epoch_3.pth"
+    assert option(det_train, "param_scheduler.1.milestones") == "[3]" and option(det_train, "param_scheduler.0.end") == "20"
+    assert option(next(s for s in full if s.name == "det_baseline"), "train_cfg.max_epochs") is None  # the config's 8
+    teacher = next(s for s in default if s.name == "teacher_r34")
+    assert option(teacher, "train_cfg.max_epochs") is None  # the teacher keeps its 12 epochs: the better network
+    assert "--train-per-class" in default[0].command and "--train-per-class" not in full[0].command
+
+
+def test_one_line_per_step_and_a_failure_shows_its_log(tmp_path, capsys):
+    ok = Step("first", "a step that works", [sys.executable, "-c", "print('lots of output\\n' * 50)"],
+              headline=lambda: "score 0.5", cost=1)
+    done = tmp_path / "done.txt"
+    done.write_text("")
+    skipped = Step("second", "a step already done", [sys.executable, "-c", "raise SystemExit(9)"], done=done)
+    failing = Step("third", "a step that fails", [sys.executable, "-c", "print('the cause'); raise SystemExit(3)"])
+    with pytest.raises(StepFailed, match=r"step 3 \(a step that fails\) failed; log: .*03-third\.log"):
+        run_steps([ok, skipped, failing], tmp_path, tmp_path / "logs")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("[1/3] a step that works") and "done in" in lines[0] and "score 0.5" in lines[0]
+    assert "lots of output" not in "\n".join(lines)  # the tool's output went to its log
+    assert lines[1].startswith("[2/3] a step already done") and "already done" in lines[1]
+    assert lines[2].startswith("[3/3] a step that fails") and "FAILED after" in lines[2] and "(exit 3)" in lines[2]
+    assert "03-third.log" in lines[3] and "the cause" in lines
+    assert (tmp_path / "logs" / "01-first.log").read_text().count("lots of output") == 1 + 50  # the command, its output
+    assert [duration(s) for s in (5, 65, 206, 3720)] == ["5s", "1m05s", "3m26s", "1h02m"]
+
+
+@pytest.mark.slow
+def test_tiny_demo_prints_one_line_per_step_and_writes_one_report(tmp_path):
+    """About 3 minutes on 2 cores: the default demo's steps on tiny data."""
+    result = subprocess.run([sys.executable, str(TOOL), "--tiny", "--work-dir", str(tmp_path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=900, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    steps = run_demo.build_steps(tmp_path, run_demo.TINY)
+    assert len(lines) == len(steps) + 2 < 60  # a header, one line per step, the last line
+    assert lines[-1].endswith(f"report: {tmp_path / 'report.html'} (and report.md)")
+    assert all(f"[{i}/{len(steps)}]" in line for i, line in enumerate(lines[1:-1], 1))
+    report = (tmp_path / "report.md").read_text()
+    assert "## ImageNet stage" in report and "| CE | resnet18 |" in report and "| NST | resnet18 |" in report
+    assert "## Detection stage" in report and "| teacher R-34-FPN | CE ResNet-34 |" in report
+    assert all(f"| R-18-FPN: {label} |" in report for label in ROWS)
+    for image in ("pretrain_curves.png", "detection_curves.png", "selectivity_nst_r18.png",
+                  "report_images/test_00000_gt_student_teacher.png"):
+        assert f"]({image})" in report and (tmp_path / image).is_file()
+    assert "tools/train_det.py configs/demo/faster_rcnn_fpn_mse_demo.py" in report  # the commands are there
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("data:image/png;base64,") == 6 and "src='report_images" not in page  # self-contained
 
 
 def test_seeds_mode_runs_each_row_per_seed_from_shared_backbones_and_teacher(tmp_path):

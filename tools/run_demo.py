@@ -1,50 +1,51 @@
-"""The whole nst_det pipeline on generated demo data, on CPU, in minutes (``bash scripts/demo.sh``).
+"""The whole nst_det pipeline on generated demo data, on CPU (``bash scripts/demo.sh``).
 
-    make demo data -> ImageNet stage: ResNet-34 teacher, ResNet-18 students (CE / KD / NST / KD+NST)
-    -> A/B table and curves -> detection stage: R-34-FPN teacher detector, R-18-FPN students
-    (CE backbone / NST backbone / NST backbone + NST on P2-P5 / NST backbone + MSE mimic on P2-P5,
-    the same teacher) -> VOC mAP + COCO AP per model, A/B table, curves and images with predicted boxes
+    make demo data -> ImageNet stage: ResNet-34 teacher, ResNet-18 students (CE, NST; --full adds KD
+    and KD+NST) -> A/B table, curves, selectivity maps -> detection stage: R-34-FPN teacher detector,
+    R-18-FPN students (CE backbone / NST backbone / + FPN-NST / + FPN-MSE, the same teacher) -> VOC mAP
+    and COCO AP per model -> one report: <work dir>/report.md and report.html
 
-    python tools/run_demo.py                      # the demo: one run per detector
+    python tools/run_demo.py                      # the default demo (about 20 minutes on 2 cores)
+    python tools/run_demo.py --full               # longer schedules, more data, all four students
     python tools/run_demo.py --seeds 3            # the detection A/B over seeds 0, 1, 2: mean ± std per row
 
-Every step is one of the project's own tools run as a subprocess, exactly as a user would run it.
-A step whose result already exists is skipped, so an interrupted demo continues where it stopped;
-``--fresh`` starts over. With ``--seeds N`` only what the detection A/B needs runs (data, the
-teacher, the CE and NST backbones, the teacher detector), then each detection row once per seed
-(``randomness.seed``; the backbones and the teacher are the same for every seed), and the table of
-final-epoch test metrics over seeds is printed and written to ``<work dir>/seeds_ab.md``.
-``--tiny`` shrinks data and schedules to a smoke test of the driver (minutes; numbers meaningless).
+Every step is one of the project's own tools run as a subprocess, exactly as a user would run it; the
+terminal shows one line per step (``--verbose``: the tools' whole output) and each step's output is
+kept in ``<work dir>/logs/``. A step whose result already exists is skipped, so an interrupted demo
+continues where it stopped; ``--fresh`` starts over. With ``--seeds N`` only what the detection A/B
+needs runs (data, the teacher, the CE and NST backbones, the teacher detector), then each detection row
+once per seed (``randomness.seed``), and the table of final-epoch test metrics over seeds is printed
+and written to ``<work dir>/seeds_ab.md``. ``--tiny`` shrinks data and schedules to a smoke test.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import shutil
-import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from nst_det.demo_report import PredictionPair, build_report
 from nst_det.reporting import seed_table
+from nst_det.utils.steps import Step, StepFailed, duration, run_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 
 PRETRAIN = "configs/pretrain"
 DET = "configs/demo"
-DET_EPOCHS = 8  # max_epochs of configs/_base_/det_demo_voc.py
 SEED_METRICS = (("pascal_voc/mAP", "VOC mAP"), ("coco/bbox_mAP", "COCO AP"))
 
 
-@dataclass
-class Step:
-    """One command of the pipeline; ``done`` is the file whose existence means it already ran."""
+@dataclass(frozen=True)
+class Student:
+    """An ImageNet-stage student: work dir name, config, label, whether it learns from the teacher."""
 
     name: str
-    command: list[str]
-    done: Optional[Path] = None
+    config: str
+    label: str
+    distilled: bool
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class DetRow:
     distilled: bool  # trained from the teacher detector
 
 
+STUDENTS = (Student("baseline_r18", "demo_baseline_r18.py", "CE", False),
+            Student("kd_r18", "demo_kd_r34_r18.py", "KD", True),
+            Student("nst_r18", "demo_nst_r34_r18.py", "NST", True),
+            Student("kd_nst_r18", "demo_kd_nst_r34_r18.py", "KD+NST", True))
+STUDENT_LABELS = {s.name: s.label for s in STUDENTS}
 DET_ROWS = (
     DetRow("det_baseline", "faster_rcnn_baseline_demo.py", "baseline_r18", "CE backbone", False),
     DetRow("det_nst_backbone", "faster_rcnn_nst_backbone_only_demo.py", "nst_r18", "NST backbone", False),
@@ -66,18 +72,38 @@ DET_ROWS = (
 )
 
 
-@dataclass(frozen=True)
-class Sizes:
-    """Data and schedule: the demo's, or ``--tiny``'s."""
-
-    data: tuple[str, ...] = ()      # extra tools/make_demo_data.py flags
-    pretrain: tuple[str, ...] = ()  # extra --cfg-options of the ImageNet stage
-    det: tuple[str, ...] = ()       # extra --cfg-options of the detection stage
-    det_epochs: int = DET_EPOCHS
+def _det_epochs(epochs: int, warmup_iters: int) -> tuple[str, ...]:
+    """``--cfg-options`` for a short detection schedule: linear warm-up, then the full lr to the end
+    (``configs/_base_/det_demo_voc.py``: LinearLR, then MultiStepLR, validation and checkpoint at the end)."""
+    return (f"train_cfg.max_epochs={epochs}", f"train_cfg.val_interval={epochs}",
+            f"default_hooks.checkpoint.interval={epochs}", f"param_scheduler.0.end={warmup_iters}",
+            f"param_scheduler.1.end={epochs}", f"param_scheduler.1.milestones=[{epochs}]")
 
 
 WORKERS_OFF = ("num_workers=0", "persistent_workers=False")
-TINY = Sizes(
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Data, schedules and runs of one demo size."""
+
+    students: tuple[str, ...]          # names in STUDENTS
+    data: tuple[str, ...] = ()         # extra tools/make_demo_data.py flags
+    pretrain: tuple[str, ...] = ()     # extra --cfg-options of every ImageNet-stage run
+    det: tuple[str, ...] = ()          # extra --cfg-options of every detector
+    det_epochs: int = 8
+    crop: tuple[int, int] = (64, 72)   # ImageNet-stage crop and validation resize (selectivity maps)
+    scale: float = 1.0                 # step costs relative to the default's (for the ETA)
+
+
+FULL = Profile(students=("baseline_r18", "kd_r18", "nst_r18", "kd_nst_r18"), scale=2.5)
+# About 20 minutes on 2 cores: 600 instead of 1000 ImageNet-stage images (the teacher keeps its 12
+# epochs, so it stays the better network), two students, and detectors trained 3 epochs instead of 8
+# (20 warm-up iterations, no lr drop) on the same data, model and image size.
+DEFAULT = Profile(students=("baseline_r18", "nst_r18"), data=("--train-per-class", "120"),
+                  det=_det_epochs(3, warmup_iters=20), det_epochs=3)
+TINY = Profile(
+    students=("baseline_r18", "nst_r18"),
     data=("--train-per-class", "4", "--val-per-class", "2", "--image-size", "40", "--num-trainval", "4",
           "--num-test", "2", "--det-size", "96", "128"),
     pretrain=("train_cfg.max_epochs=1", "train_cfg.val_interval=1", "default_hooks.checkpoint.interval=1",
@@ -87,24 +113,41 @@ TINY = Sizes(
     det=("train_cfg.max_epochs=1", "default_hooks.checkpoint.interval=1", "train_dataloader.batch_size=2",
          *[f"{loader}.{option}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")
            for option in WORKERS_OFF]),
-    det_epochs=1)
+    det_epochs=1, crop=(32, 36), scale=0.1)
 
 
-def pretrain_step(name: str, config: str, work: Path, data: Path, arch: str, sizes: Sizes,
-                  teacher: Optional[Path] = None) -> Step:
-    options = [f"data_root={data}/imagenet/", *sizes.pretrain]
-    if teacher is not None:
-        options.append(f"teacher_checkpoint={teacher}")
-    out = work / name
-    return Step(name, [sys.executable, "tools/pretrain_backbone.py", f"{PRETRAIN}/{config}", "--work-dir", str(out),
-                       "--cfg-options", *options], done=out / f"backbone_{arch}.json")
+def _json(path: Path) -> dict:
+    return json.loads(path.read_text())
 
 
-def det_steps(name: str, config: str, out: Path, data: Path, backbone: Path, sizes: Sizes,
-              teacher: Optional[Path] = None, seed: Optional[int] = None,
+def top1_of(run: Path, arch: str):
+    """Headline of an ImageNet-stage run: its final top-1 (from the backbone export's sidecar)."""
+    return lambda: f"top-1 {_json(run / f'backbone_{arch}.json')['val']['accuracy/top1']:.1f}"
+
+
+def test_metrics_of(run: Path):
+    def headline() -> str:
+        metrics = _json(run / "test" / "test_metrics.json")
+        return f"VOC mAP {metrics['pascal_voc/mAP']:.3f}, COCO AP {metrics['coco/bbox_mAP']:.3f}"
+    return headline
+
+
+def pretrain_step(student: Student, description: str, config: str, work: Path, data: Path, arch: str,
+                  profile: Profile, cost: float) -> Step:
+    teacher = work / "teacher_r34" / "classifier_resnet34.pth"
+    extra = [f"teacher_checkpoint={teacher}"] if student.distilled else []
+    out = work / student.name
+    return Step(student.name, description,
+                [sys.executable, "tools/pretrain_backbone.py", f"{PRETRAIN}/{config}", "--work-dir", str(out),
+                 "--cfg-options", f"data_root={data}/imagenet/", *profile.pretrain, *extra],
+                done=out / f"backbone_{arch}.json", headline=top1_of(out, arch), cost=cost * profile.scale)
+
+
+def det_steps(name: str, description: str, config: str, out: Path, data: Path, backbone: Path, profile: Profile,
+              cost: float, teacher: Optional[Path] = None, seed: Optional[int] = None,
               show_dir: Optional[Path] = None) -> list[Step]:
     """Train one demo detector into ``out``, then test its final checkpoint (VOC mAP and COCO AP)."""
-    options = [f"data_root={data}/VOCdevkit/", f"backbone_checkpoint={backbone}", *sizes.det]
+    options = [f"data_root={data}/VOCdevkit/", f"backbone_checkpoint={backbone}", *profile.det]
     if teacher is not None:
         options.append(f"teacher_checkpoint={teacher}")
     if seed is not None:
@@ -113,97 +156,120 @@ def det_steps(name: str, config: str, out: Path, data: Path, backbone: Path, siz
             "--work-dir", str(out / "test"), "--cfg-options", *options]
     if show_dir is not None:
         test += ["--show-dir", str(show_dir)]
-    return [Step(name, [sys.executable, "tools/train_det.py", f"{DET}/{config}", "--work-dir", str(out),
-                        "--cfg-options", *options], done=out / f"epoch_{sizes.det_epochs}.pth"),
-            Step(f"test {name}", test, done=out / "test" / "test_metrics.json")]
+    return [Step(name, description, [sys.executable, "tools/train_det.py", f"{DET}/{config}", "--work-dir",
+                                     str(out), "--cfg-options", *options],
+                 done=out / f"epoch_{profile.det_epochs}.pth", cost=cost * profile.scale),
+            Step(f"test {name}", "  test it (VOC mAP, COCO AP)", test, done=out / "test" / "test_metrics.json",
+                 headline=test_metrics_of(out), cost=20)]
 
 
-def data_step(data: Path, sizes: Sizes) -> Step:
-    return Step("demo data", [sys.executable, "tools/make_demo_data.py", "--out", str(data), *sizes.data],
-                done=data / "coco" / "annotations" / "instances_val.json")
+def data_step(data: Path, profile: Profile) -> Step:
+    return Step("demo data", "demo data: ImageNet, VOC and COCO layouts",
+                [sys.executable, "tools/make_demo_data.py", "--out", str(data), *profile.data],
+                done=data / "coco" / "annotations" / "instances_val.json", cost=15)
 
 
-def teacher_det_steps(work: Path, data: Path, sizes: Sizes) -> list[Step]:
-    """The teacher detector, on the ImageNet-stage teacher's backbone."""
-    return det_steps("det_teacher_r34", "faster_rcnn_r34_teacher_demo.py", work / "det_teacher_r34", data,
-                     work / "teacher_r34" / "backbone_resnet34.pth", sizes)
+def teacher_steps(work: Path, data: Path, profile: Profile) -> list[Step]:
+    """The ImageNet-stage teacher."""
+    teacher = Student("teacher_r34", "demo_teacher_r34.py", "teacher", False)
+    return [pretrain_step(teacher, "teacher ResNet-34 (CE)", teacher.config, work, data, "resnet34",
+                          profile, 250)]
 
 
-def build_steps(work: Path, sizes: Sizes = Sizes()) -> list[Step]:
-    """The demo: every ImageNet-stage student and one run of every detection row."""
+def teacher_det_steps(work: Path, data: Path, profile: Profile, show_dir: Optional[Path] = None) -> list[Step]:
+    return det_steps("det_teacher_r34", "teacher detector R-34-FPN", "faster_rcnn_r34_teacher_demo.py",
+                     work / "det_teacher_r34", data, work / "teacher_r34" / "backbone_resnet34.pth", profile, 130,
+                     show_dir=show_dir)
+
+
+def selectivity_step(work: Path, data: Path, student: Student, profile: Profile) -> Step:
+    out = work / f"selectivity_{student.name}.png"
+    image = data / "imagenet" / "val" / "circle" / "circle_00000.JPEG"
+    return Step(f"selectivity {student.name}", f"selectivity maps: teacher vs {student.label} student",
+                [sys.executable, "tools/visualize_selectivity.py", str(image), "--teacher",
+                 str(work / "teacher_r34" / "classifier_resnet34.pth"), "--teacher-arch", "resnet34",
+                 "--student", str(work / student.name / "backbone_resnet18.pth"), "--student-arch", "resnet18",
+                 "--num-classes", "5", "--crop", str(profile.crop[0]), "--resize", str(profile.crop[1]),
+                 "--out", str(out)], done=out, cost=12)
+
+
+def build_steps(work: Path, profile: Profile = DEFAULT) -> list[Step]:
+    """The demo: the profile's ImageNet-stage students, one run of every detection row, the comparisons."""
     data = work / "data"
-    teacher = work / "teacher_r34" / "classifier_resnet34.pth"
-    students = [("baseline_r18", "demo_baseline_r18.py", None), ("kd_r18", "demo_kd_r34_r18.py", teacher),
-                ("nst_r18", "demo_nst_r34_r18.py", teacher), ("kd_nst_r18", "demo_kd_nst_r34_r18.py", teacher)]
-    return [
-        data_step(data, sizes),
-        pretrain_step("teacher_r34", "demo_teacher_r34.py", work, data, "resnet34", sizes),
-        *[pretrain_step(name, config, work, data, "resnet18", sizes, t) for name, config, t in students],
-        Step("A/B report, ImageNet stage",
-             [sys.executable, "tools/compare_runs.py", *[str(work / name) for name, _, _ in students],
-              "--names", "CE", "KD", "NST", "KD+NST", "--plot", str(work / "pretrain_curves.png")]),
-        *teacher_det_steps(work, data, sizes),
-        *[step for row in DET_ROWS
-          for step in det_steps(row.name, row.config, work / row.name, data,
-                                work / row.backbone / "backbone_resnet18.pth", sizes,
-                                work / "det_teacher_r34" if row.distilled else None,
-                                show_dir=work / "predictions" if row.name == "det_nst_fpn" else None)],
-        Step("A/B report, detection stage (final epoch)",
-             [sys.executable, "tools/compare_runs.py", *[str(work / row.name) for row in DET_ROWS],
-              "--names", *[row.label for row in DET_ROWS], "--metric", "pascal_voc/mAP",
-              "--plot", str(work / "detection_curves.png")]),
-    ]
+    students = [s for s in STUDENTS if s.name in profile.students]
+    steps = [data_step(data, profile), *teacher_steps(work, data, profile)]
+    for student in students:
+        what = "CE only" if not student.distilled else "R-34 -> R-18"
+        steps.append(pretrain_step(student, f"{student.label} student ({what})", student.config, work, data,
+                                   "resnet18", profile, 70 if not student.distilled else 100))
+    steps.append(Step("pretrain_ab", "ImageNet-stage A/B curves",
+                      [sys.executable, "tools/compare_runs.py", *[str(work / s.name) for s in students],
+                       "--names", *[s.label for s in students], "--plot", str(work / "pretrain_curves.png")],
+                      cost=8))
+    steps += [selectivity_step(work, data, s, profile) for s in students if s.name in ("baseline_r18", "nst_r18")]
+    steps += teacher_det_steps(work, data, profile, show_dir=work / "predictions_teacher")
+    for row in DET_ROWS:
+        steps += det_steps(row.name, f"R-18-FPN detector: {row.label.replace(' (same teacher)', '')}",
+                           row.config, work / row.name, data,
+                           work / row.backbone / "backbone_resnet18.pth", profile, 160 if row.distilled else 120,
+                           work / "det_teacher_r34" if row.distilled else None,
+                           show_dir=work / "predictions_student" if row.name == "det_nst_fpn" else None)
+    steps.append(Step("detection_ab", "detection A/B curves",
+                      [sys.executable, "tools/compare_runs.py", *[str(work / row.name) for row in DET_ROWS],
+                       "--names", *[row.label for row in DET_ROWS], "--metric", "pascal_voc/mAP",
+                       "--plot", str(work / "detection_curves.png")], cost=8))
+    return steps
 
 
 def seed_dir(work: Path, seed: int, row: DetRow) -> Path:
     return work / f"seed{seed}" / row.name
 
 
-def build_seed_steps(work: Path, seeds: int, sizes: Sizes = Sizes()) -> list[Step]:
+def build_seed_steps(work: Path, seeds: int, profile: Profile = FULL) -> list[Step]:
     """What the detection A/B over ``seeds`` seeds needs: shared backbones and teacher, then every row per seed."""
     data = work / "data"
-    teacher = work / "teacher_r34" / "classifier_resnet34.pth"
-    return [
-        data_step(data, sizes),
-        pretrain_step("teacher_r34", "demo_teacher_r34.py", work, data, "resnet34", sizes),
-        pretrain_step("baseline_r18", "demo_baseline_r18.py", work, data, "resnet18", sizes),
-        pretrain_step("nst_r18", "demo_nst_r34_r18.py", work, data, "resnet18", sizes, teacher),
-        *teacher_det_steps(work, data, sizes),
-        *[step for seed in range(seeds) for row in DET_ROWS
-          for step in det_steps(f"{row.name} seed {seed}", row.config, seed_dir(work, seed, row), data,
-                                work / row.backbone / "backbone_resnet18.pth", sizes,
-                                work / "det_teacher_r34" if row.distilled else None, seed=seed)],
-    ]
+    steps = [data_step(data, profile), *teacher_steps(work, data, profile)]
+    steps += [pretrain_step(s, f"{s.label} student ResNet-18", s.config, work, data, "resnet18", profile, 100)
+              for s in STUDENTS if s.name in ("baseline_r18", "nst_r18")]
+    steps += teacher_det_steps(work, data, profile)
+    steps += [step for seed in range(seeds) for row in DET_ROWS
+              for step in det_steps(f"{row.name} seed {seed}", f"detector: {row.label}, seed {seed}", row.config,
+                                    seed_dir(work, seed, row), data, work / row.backbone / "backbone_resnet18.pth",
+                                    profile, 160, work / "det_teacher_r34" if row.distilled else None, seed=seed)]
+    return steps
 
 
 def seeds_report(work: Path, seeds: int) -> str:
     """The markdown table of final-epoch test metrics, mean ± std over the seeds, one line per row."""
-    results = {row.label: [json.loads((seed_dir(work, seed, row) / "test" / "test_metrics.json").read_text())
-                           for seed in range(seeds)] for row in DET_ROWS}
+    results = {row.label: [_json(seed_dir(work, seed, row) / "test" / "test_metrics.json") for seed in range(seeds)]
+               for row in DET_ROWS}
     return seed_table(results, SEED_METRICS)
 
 
-def run_step(step: Step, index: int, total: int) -> None:
-    header = f"[{index}/{total}] {step.name}"
-    if step.done is not None and step.done.exists():
-        print(f"{header}: already done ({step.done}), skipping", flush=True)
-        return
-    print(f"{header}\n$ {' '.join(step.command)}", flush=True)
-    start = time.perf_counter()
-    result = subprocess.run(step.command, cwd=ROOT)
-    if result.returncode != 0:
-        raise SystemExit(f"error: step '{step.name}' failed (exit {result.returncode}); fix it and rerun "
-                         "scripts/demo.sh to continue from this step")
-    print(f"{header}: done in {time.perf_counter() - start:.0f} s", flush=True)
+def write_report(work: Path, steps: list[Step], profile: Profile, profile_name: str, seconds: float) -> Path:
+    """``report.md`` and ``report.html`` in ``work``, from the finished runs; returns the HTML path."""
+    students = [(s.name, s.label) for s in STUDENTS if s.name in profile.students]
+    detectors = [("teacher R-34-FPN", "CE ResNet-34", work / "det_teacher_r34")] + [
+        (f"R-18-FPN: {row.label}", f"{STUDENT_LABELS[row.backbone]} ResNet-18", work / row.name) for row in DET_ROWS]
+    selectivity = [(work / f"selectivity_{name}.png", f"Selectivity maps of one validation image at layer4: "
+                                                      f"teacher (top rows) vs the {label} student")
+                   for name, label in students if name in ("baseline_r18", "nst_r18")]
+    doc = build_report(work, profile_name, seconds, steps, students, detectors,
+                       PredictionPair(work / "predictions_student", work / "predictions_teacher"), selectivity)
+    _, page = doc.write(work / "report")
+    return page
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--work-dir", default="work_dirs/demo", help="where data, runs and reports go")
+    parser.add_argument("--work-dir", default="work_dirs/demo", help="where data, runs, logs and the report go")
     parser.add_argument("--fresh", action="store_true", help="delete the work dir first")
+    parser.add_argument("--verbose", action="store_true", help="show every tool's whole output")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--full", action="store_true", help="the long demo: more data, longer schedules, 4 students")
+    size.add_argument("--tiny", action="store_true", help="tiny data and one-epoch schedules: a smoke test")
     parser.add_argument("--seeds", type=int, metavar="N",
                         help="run the detection A/B (4 rows, same teacher) over seeds 0..N-1 and print mean ± std")
-    parser.add_argument("--tiny", action="store_true", help="tiny data and one-epoch schedules: a smoke test")
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
         parser.error("--seeds must be at least 1")
@@ -212,16 +278,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.fresh and work.exists():
         shutil.rmtree(work)
     work.mkdir(parents=True, exist_ok=True)
-    sizes = TINY if args.tiny else Sizes()
-    steps = build_steps(work, sizes) if args.seeds is None else build_seed_steps(work, args.seeds, sizes)
-    start = time.perf_counter()
-    for index, step in enumerate(steps, 1):
-        run_step(step, index, len(steps))
+    profile_name = "tiny" if args.tiny else "full" if args.full or args.seeds else "default"
+    profile = {"tiny": TINY, "full": FULL, "default": DEFAULT}[profile_name]
+    steps = build_steps(work, profile) if args.seeds is None else build_seed_steps(work, args.seeds, profile)
+    print(f"nst_det demo ({profile_name}): {len(steps)} steps; logs in {work / 'logs'}", flush=True)
+    try:
+        seconds = run_steps(steps, ROOT, work / "logs", verbose=args.verbose)
+    except StepFailed as exc:
+        print(f"error: {exc}; fix it and rerun to continue from this step", file=sys.stderr)
+        return 1
     if args.seeds is not None:
         table = seeds_report(work, args.seeds)
         (work / "seeds_ab.md").write_text(table + "\n")
         print(f"\nDetection A/B, final-epoch test metrics over {args.seeds} seed(s):\n{table}")
-    print(f"\nPipeline finished in {time.perf_counter() - start:.0f} s; everything is in {work}")
+        return 0
+    page = write_report(work, steps, profile, profile_name, seconds)
+    print(f"finished in {duration(seconds)}; report: {page} (and {page.with_suffix('.md').name})")
     return 0
 
 
