@@ -43,13 +43,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
+from nst_det.sidecar import KEYS as SIDECAR_KEYS
+from nst_det.sidecar import setup_record
 from nst_det.utils.errors import NSTDetError
 
 DASH = "—"
 INFERRED_MARK = "*"
 CONFIG_MARK = "†"
 SCALARS_GLOB = "*/vis_data/scalars.json"
-SIDECAR_KEYS = ("arch", "taps")  # a JSON file at the top of a work dir with these keys is a sidecar
 
 
 # ----------------------------------------------------------------------------- reading
@@ -183,18 +184,7 @@ def setup_from_config(path: Union[str, Path]) -> Optional[dict]:
         return None
     if model.get("type") != "ClassifierDistiller" or not isinstance(model.get("student"), dict):
         return None
-    teacher, taps = model.get("teacher"), [list(pair) for pair in model.get("taps") or []]
-    nst = None
-    if taps:  # ClassifierDistiller's default NST loss: poly kernel, λ = 50
-        nst_cfg = model.get("nst_loss") or dict(kernel="poly", loss_weight=50.0)
-        nst = dict(kernel=nst_cfg.get("kernel", "poly"), loss_weight=nst_cfg.get("loss_weight", 1.0))
-    kd_cfg = model.get("kd_loss")
-    return dict(arch=model["student"].get("arch"),
-                teacher=dict(arch=teacher.get("arch"), checkpoint=teacher.get("checkpoint")) if teacher else None,
-                taps=taps, nst=nst,
-                kd=dict(temperature=kd_cfg.get("temperature"), loss_weight=kd_cfg.get("loss_weight", 1.0))
-                if kd_cfg else None,
-                val={}, teacher_val=None)
+    return dict(setup_record(model), val={}, teacher_val=None)
 
 
 # ----------------------------------------------------------------------------- one run

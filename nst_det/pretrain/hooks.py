@@ -11,6 +11,7 @@ from mmengine.model import is_model_wrapper
 from nst_det.pretrain.export import export_backbone, save_with_sidecar
 from nst_det.pretrain.metrics import TopKAccuracy
 from nst_det.registry import HOOKS
+from nst_det.sidecar import run_record, setup_record
 
 
 def unwrap(model):
@@ -61,22 +62,12 @@ class ExportBackboneHook(Hook):
         self.last_metrics = dict(metrics or {})
 
     def record(self, runner) -> dict:
-        """What the export sidecar says about the run (also stored in checkpoints' ``meta``)."""
+        """What the export sidecar says about the run (also stored in checkpoints' ``meta``; :mod:`nst_det.sidecar`)."""
         model = unwrap(runner.model)
-        teacher = model.teacher_cfg or {}
-        return dict(
-            arch=model.student_arch,
-            num_classes=model.student.fc.out_features,
-            teacher=dict(arch=teacher.get("arch"), checkpoint=teacher.get("checkpoint")) if teacher else None,
-            taps=[[str(s), str(t)] for s, t in model.tap_pairs],
-            nst=dict(kernel=model.nst_loss.kernel, loss_weight=model.nst_loss.loss_weight) if model.nst_loss else None,
-            kd=dict(temperature=model.kd_loss.temperature, loss_weight=model.kd_loss.loss_weight)
-            if model.kd_loss else None,
-            epochs=runner.epoch,
-            iters=runner.iter,
-            val=self.last_metrics,
-            teacher_val=runner.message_hub.get_info("teacher_accuracy"),
-        )
+        setup = setup_record(dict(student=dict(arch=model.student_arch), teacher=model.teacher_cfg,
+                                  distill=model.distill_cfg), num_classes=model.student.fc.out_features)
+        return run_record(setup, epochs=runner.epoch, iters=runner.iter, val=self.last_metrics,
+                          teacher_val=runner.message_hub.get_info("teacher_accuracy"))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint.setdefault("meta", {})["nst_det"] = self.record(runner)

@@ -15,6 +15,7 @@ import torchvision
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
+from nst_det.distill import distill_settings, refuse_renamed, warmup_factor
 from nst_det.registry import MODELS
 from nst_det.taps import FeatureTaps, TapSpec
 from nst_det.utils.checkpoint import read_checkpoint
@@ -136,6 +137,10 @@ def tap_loss_name(tap: Union[str, TapSpec]) -> str:
     return f"loss_nst_{name}"
 
 
+# former ClassifierDistiller arguments -> their names in the shared vocabulary (nst_det/distill/settings.py)
+RENAMED = {"taps": "distill.taps", "nst_loss": "distill.loss", "kd_loss": "distill.kd_loss"}
+
+
 @MODELS.register_module()
 class ClassifierDistiller(BaseModel):
     """Train a student classifier with CE + Σ NST(taps) [+ KD] from a frozen teacher.
@@ -144,40 +149,57 @@ class ClassifierDistiller(BaseModel):
         student: ``dict(arch='resnet18', num_classes=K)``.
         teacher: ``dict(arch='resnet101', num_classes=K, checkpoint=PATH)``; ``None`` trains the
             student alone (the CE baseline, or a teacher from scratch).
-        taps: ``[(student_tap, teacher_tap), ...]`` — dotted module names, ``:input`` for a module's
-            input (see :mod:`nst_det.taps`). Each pair adds ``loss_nst_<student tap>``.
-        nst_loss: config of the NST loss (``NSTLoss``: ``loss_weight · MMD²``; 50 is the released code's weight).
-        kd_loss: config of a ``KDLoss`` on logits, or ``None``.
+        distill: the distillation settings (:mod:`nst_det.distill.settings`):
+
+            * ``taps``: ``[(student_tap, teacher_tap), ...]`` — dotted module names, ``:input`` for a
+              module's input (see :mod:`nst_det.taps`). Each pair adds ``loss_nst_<student tap>``.
+            * ``loss``: config of the NST loss; default ``NSTLoss`` poly d=2, ``loss_weight=50``
+              (``loss_weight · MMD²``; 50 is the released code's weight).
+            * ``kd_loss``: config of a ``KDLoss`` on logits, or ``None``.
+            * ``warmup_iters``: ramp the NST and KD terms linearly in over this many iterations.
         channels_last: run both networks in channels-last memory format (faster convs on GPU).
         data_preprocessor: mmengine ``ImgDataPreprocessor`` config (normalisation on the device).
+        **renamed: former argument names (``taps``, ``nst_loss``, ``kd_loss``): refused with one
+            line naming the new one.
 
     The teacher is held outside ``nn.Module`` registration: it is absent from ``state_dict()``,
     ``parameters()`` and DDP, stays in eval mode, and runs under ``no_grad``.
     """
 
-    def __init__(self, student: dict, teacher: Optional[dict] = None,
-                 taps: Sequence[Sequence[str]] = (), nst_loss: Optional[dict] = None,
-                 kd_loss: Optional[dict] = None, channels_last: bool = False,
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+    def __init__(self, student: dict, teacher: Optional[dict] = None, distill: Optional[dict] = None,
+                 channels_last: bool = False, data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None, **renamed) -> None:
+        refuse_renamed("ClassifierDistiller", renamed, RENAMED)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        settings = distill_settings("ClassifierDistiller", distill, extra_keys=("kd_loss",))
+        taps, kd_loss = settings["taps"] or (), settings.get("kd_loss")
+        self.distill_cfg = settings
         self.student = build_resnet(student["arch"], student["num_classes"])
         self.student_arch = student["arch"]
         self.channels_last = channels_last
         self.teacher_cfg = dict(teacher) if teacher else None
         self._set_teacher(self._build_teacher(teacher) if teacher else None)
         if (taps or kd_loss) and self.teacher is None:
-            raise NSTDetError("taps and kd_loss need a teacher; set model.teacher=dict(arch=..., checkpoint=...)")
+            raise NSTDetError("distill.taps and distill.kd_loss need a teacher; "
+                              "set model.teacher=dict(arch=..., num_classes=..., checkpoint=...)")
         if teacher and not taps and not kd_loss:
-            raise NSTDetError("a teacher is configured but neither taps (NST) nor kd_loss uses it")
+            raise NSTDetError("a teacher is configured but neither distill.taps (NST) nor distill.kd_loss uses it")
         self.tap_pairs = [(TapSpec.parse(s), TapSpec.parse(t)) for s, t in taps]
         self.student_taps = FeatureTaps(self.student, [s for s, _ in self.tap_pairs]) if taps else None
         self.teacher_taps = FeatureTaps(self.teacher, [t for _, t in self.tap_pairs], detach=True) if taps else None
-        self.nst_loss = MODELS.build(nst_loss or dict(type="NSTLoss", kernel="poly", loss_weight=50.0)) if taps else None
+        if taps and not settings["loss"]:
+            raise NSTDetError("distill.taps are set but distill.loss is None; set a loss or remove the taps")
+        self.distill_loss = MODELS.build(settings["loss"]) if taps else None
         self.kd_loss = MODELS.build(kd_loss) if kd_loss else None
+        self.warmup_iters = settings["warmup_iters"]
+        self._calls = 0  # loss() calls: the iteration when no runner publishes one
         if channels_last:
             self.student.to(memory_format=torch.channels_last)
 
     def _build_teacher(self, cfg: dict) -> nn.Module:
+        unknown = sorted(set(cfg) - {"arch", "num_classes", "checkpoint"})
+        if unknown:
+            raise NSTDetError(f"model.teacher: unknown key(s) {unknown}; known: arch, num_classes, checkpoint")
         if not cfg.get("num_classes"):
             raise NSTDetError("model.teacher needs num_classes (the classifier head of its checkpoint)")
         model = build_resnet(cfg["arch"], cfg["num_classes"])
@@ -247,9 +269,13 @@ class ClassifierDistiller(BaseModel):
                 student_features = self.student_taps.pop_all()
         losses = {"loss_cls": F.cross_entropy(logits.float(), labels)}
         for (s_tap, _), s_feat, t_feat in zip(self.tap_pairs, student_features, teacher_features):
-            losses[tap_loss_name(s_tap)] = self.nst_loss(s_feat, t_feat)
+            losses[tap_loss_name(s_tap)] = self.distill_loss(s_feat, t_feat)
         if self.kd_loss is not None:
             losses["loss_kd"] = self.kd_loss(logits, teacher_logits)
+        if self.warmup_iters:  # (no counter otherwise: a changing attribute would make torch.compile retrace)
+            factor = warmup_factor(self.warmup_iters, self._calls)
+            losses.update({k: v * factor for k, v in losses.items() if k != "loss_cls"})
+            self._calls += 1
         return losses
 
     def backbone_state_dict(self) -> dict[str, Tensor]:
