@@ -18,9 +18,9 @@ How it is put together:
   ``state_dict()``, ``parameters()`` and DDP see exactly the plain student: a checkpoint loads into
   the student config with ``strict=True`` and no key edits. The student object itself is held as a
   plain attribute; its methods (``loss``, ``predict``) run on those shared submodules.
-* The teacher is held as a plain attribute too (as mmdet's ``kd_one_stage.py`` does): frozen, always
-  in eval mode, run under ``no_grad``, absent from ``state_dict()``/``parameters()``/DDP, and moved
-  with the distiller by :meth:`_apply` (``.to()``, ``.cuda()``, ``.half()``).
+* The teacher is held by :class:`~nst_det.distill.FrozenTeacherMixin` (the ImageNet stage's mechanism
+  too): a plain attribute, frozen, always in eval mode, run under ``no_grad``, absent from
+  ``state_dict()``/``parameters()``/DDP, and moved with the distiller (``.to()``, ``.cuda()``, ``.half()``).
 * The teacher receives the batch the student's data preprocessor produced; both must normalise
   alike (checked at build time).
 * Forward hooks (:class:`~nst_det.taps.FeatureTaps`) on both necks capture the FPN levels of the
@@ -39,15 +39,14 @@ How it is put together:
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
-import torch
 from mmdet.models.detectors.base import BaseDetector
 from mmdet.structures import SampleList
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
-from nst_det.distill import default_loss, distill_settings, refuse_renamed, warmup_factor
+from nst_det.distill import FrozenTeacherMixin, default_loss, distill_settings, refuse_renamed, warmup_factor
 from nst_det.det.levels import check_same_levels, measure_levels, select_levels
 from nst_det.det.regions import valid_region_loss, valid_sizes
 from nst_det.det.teacher import build_teacher, check_same_preprocessing
@@ -55,7 +54,6 @@ from nst_det.registry import MODELS
 from nst_det.taps import FeatureTaps
 from nst_det.utils.errors import NSTDetError
 
-_PLAIN_ATTRIBUTES = ("student", "teacher")
 _DETECTION_KEYS = ("level_weights", "name", "adapt_channels", "student_module", "teacher_module")
 # former names -> their names in the shared vocabulary (nst_det/distill/settings.py)
 RENAMED = {"teacher_cfg": "teacher.config", "teacher_ckpt": "teacher.checkpoint", "nst": "distill"}
@@ -78,7 +76,7 @@ def loss_name(loss_cfg: dict) -> str:
 
 
 @MODELS.register_module()
-class NSTDistillDetector(BaseDetector):
+class NSTDistillDetector(FrozenTeacherMixin, BaseDetector):
     """A detector distilled from a frozen teacher on its FPN levels (NST by default).
 
     Args:
@@ -115,10 +113,10 @@ class NSTDistillDetector(BaseDetector):
         teacher_config, teacher_ckpt = teacher_parts(teacher)
         student_model = MODELS.build(student)
         super().__init__(data_preprocessor=student_model.data_preprocessor, init_cfg=init_cfg)
-        self.student = student_model
+        object.__setattr__(self, "student", student_model)  # a plain attribute: its children are ours (below)
         for name, child in student_model.named_children():
             self.add_module(name, child)
-        self.teacher = build_teacher(teacher_config, teacher_ckpt)
+        self.set_teacher(build_teacher(teacher_config, teacher_ckpt))
         check_same_preprocessing(self.student, self.teacher)
 
         self.student_tap = distill.get("student_module", "neck")
@@ -144,24 +142,10 @@ class NSTDistillDetector(BaseDetector):
                   + ", ".join(f"{lv.name} (stride {lv.stride}, weight {w:g})" for lv, w in self.levels),
                   logger="current")
 
-    # ------------------------------------------------------------------ plain attributes
-    def __setattr__(self, name: str, value: Any) -> None:
-        """``student`` and ``teacher`` are plain attributes, not submodules (see module docstring)."""
-        if name in _PLAIN_ATTRIBUTES:
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
-
-    def _apply(self, fn, *args, **kwargs):
-        """Move/cast the teacher along with the distiller (``to``, ``cuda``, ``half``, ...)."""
-        self.teacher._apply(fn, *args, **kwargs)
-        return super()._apply(fn, *args, **kwargs)
-
     def train(self, mode: bool = True) -> "NSTDistillDetector":
-        """Set the student's mode; the teacher stays in eval mode."""
+        """Set the student's mode (the teacher stays in eval mode: :class:`FrozenTeacherMixin`)."""
         super().train(mode)
         self.student.training = mode  # its submodules were set above; they are the distiller's
-        self.teacher.train(False)
         return self
 
     # ------------------------------------------------------------------ forward modes
@@ -196,10 +180,11 @@ class NSTDistillDetector(BaseDetector):
 
     def teacher_features(self, batch_inputs: Tensor) -> Sequence[Tensor]:
         """The teacher's tapped levels for ``batch_inputs``, computed without autograd."""
-        with torch.no_grad(), FeatureTaps(self.teacher, [self.teacher_tap], detach=True,
-                                          keep_tuple=True) as teacher_taps:
-            self.teacher.extract_feat(batch_inputs)
-            return teacher_taps[self.teacher_tap]
+        def tapped(teacher: nn.Module) -> Sequence[Tensor]:
+            with FeatureTaps(teacher, [self.teacher_tap], detach=True, keep_tuple=True) as teacher_taps:
+                teacher.extract_feat(batch_inputs)
+                return teacher_taps[self.teacher_tap]
+        return self.run_teacher(tapped)
 
     def warmup_factor(self) -> float:
         """``min(1, (iter + 1) / warmup_iters)``; iter from mmengine's message hub when training."""

@@ -1,4 +1,4 @@
-"""The frozen teacher detector: config resolution, checked weight loading, and freezing.
+"""The teacher detector: config resolution and checked weight loading (frozen by :mod:`nst_det.distill.teacher`).
 
 The distiller only runs the teacher's feature extractor (backbone + neck), so only those weights
 must be in the teacher checkpoint; they are checked key by key and shape by shape (no missing, no
@@ -55,15 +55,8 @@ def load_model_config(config: ConfigLike, what: str = "teacher config") -> Confi
     return ConfigDict(copy.deepcopy(dict(model)))
 
 
-def freeze(model: nn.Module) -> nn.Module:
-    """Eval mode and ``requires_grad=False`` for every parameter; returns ``model``."""
-    model.eval()
-    model.requires_grad_(False)
-    return model
-
-
 def build_teacher(config: ConfigLike, checkpoint: Union[str, os.PathLike]) -> nn.Module:
-    """Build the teacher detector, load its backbone and neck from ``checkpoint``, and freeze it.
+    """Build the teacher detector and load its backbone and neck from ``checkpoint`` (the distiller freezes it).
 
     ``checkpoint`` may be a training work dir (see :func:`~nst_det.det.weights.resolve_checkpoint`).
 
@@ -91,7 +84,7 @@ def build_teacher(config: ConfigLike, checkpoint: Union[str, os.PathLike]) -> nn
                               f"{type(teacher).__name__} (first keys: {list(state_dict)[:3]})")
         check_covers(module, weights, f"teacher checkpoint ({part})", checkpoint, allow_unexpected=False)
         module.load_state_dict(weights, strict=True)
-    return freeze(teacher)
+    return teacher
 
 
 def preprocessing_of(model: nn.Module) -> dict:

@@ -15,7 +15,7 @@ import torchvision
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
-from nst_det.distill import distill_settings, refuse_renamed, warmup_factor
+from nst_det.distill import FrozenTeacherMixin, distill_settings, refuse_renamed, warmup_factor
 from nst_det.registry import MODELS
 from nst_det.taps import FeatureTaps, TapSpec
 from nst_det.utils.checkpoint import read_checkpoint
@@ -142,7 +142,7 @@ RENAMED = {"taps": "distill.taps", "nst_loss": "distill.loss", "kd_loss": "disti
 
 
 @MODELS.register_module()
-class ClassifierDistiller(BaseModel):
+class ClassifierDistiller(FrozenTeacherMixin, BaseModel):
     """Train a student classifier with CE + Σ NST(taps) [+ KD] from a frozen teacher.
 
     Args:
@@ -162,8 +162,8 @@ class ClassifierDistiller(BaseModel):
         **renamed: former argument names (``taps``, ``nst_loss``, ``kd_loss``): refused with one
             line naming the new one.
 
-    The teacher is held outside ``nn.Module`` registration: it is absent from ``state_dict()``,
-    ``parameters()`` and DDP, stays in eval mode, and runs under ``no_grad``.
+    The teacher is frozen by :class:`~nst_det.distill.FrozenTeacherMixin`: absent from ``state_dict()``,
+    ``parameters()`` and DDP, in eval mode, run under ``no_grad``.
     """
 
     def __init__(self, student: dict, teacher: Optional[dict] = None, distill: Optional[dict] = None,
@@ -178,7 +178,7 @@ class ClassifierDistiller(BaseModel):
         self.student_arch = student["arch"]
         self.channels_last = channels_last
         self.teacher_cfg = dict(teacher) if teacher else None
-        self._set_teacher(self._build_teacher(teacher) if teacher else None)
+        self.set_teacher(self._build_teacher(teacher) if teacher else None)
         if (taps or kd_loss) and self.teacher is None:
             raise NSTDetError("distill.taps and distill.kd_loss need a teacher; "
                               "set model.teacher=dict(arch=..., num_classes=..., checkpoint=...)")
@@ -206,27 +206,9 @@ class ClassifierDistiller(BaseModel):
         if not cfg.get("checkpoint"):
             raise NSTDetError("model.teacher.checkpoint is not set: a teacher must be loaded from a file")
         load_resnet_weights(model, cfg["checkpoint"], cfg["arch"])
-        model.requires_grad_(False)
-        model.eval()
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
         return model
-
-    def _set_teacher(self, teacher: Optional[nn.Module]) -> None:
-        # object.__setattr__ bypasses nn.Module registration (as mmdet's kd_one_stage does)
-        object.__setattr__(self, "teacher", teacher)
-
-    # keep the unregistered teacher on the student's device and in eval mode
-    def _apply(self, fn, recurse: bool = True):
-        if self.teacher is not None:
-            self.teacher._apply(fn, recurse)
-        return super()._apply(fn, recurse)
-
-    def train(self, mode: bool = True) -> "ClassifierDistiller":
-        super().train(mode)
-        if self.teacher is not None:
-            self.teacher.eval()
-        return self
 
     def _prepare(self, inputs: Tensor) -> Tensor:
         return inputs.contiguous(memory_format=torch.channels_last) if self.channels_last else inputs
@@ -251,22 +233,22 @@ class ClassifierDistiller(BaseModel):
         scores = logits.detach().float().softmax(1)
         return [dict(scores=s, gt_label=None if labels is None else labels[i]) for i, s in enumerate(scores)]
 
-    @torch.no_grad()
     def teacher_predict(self, inputs: Tensor, labels: Optional[Tensor] = None) -> list[dict]:
         """Teacher predictions in the ``"predict"`` format (for its one-off accuracy)."""
-        return self.predictions(self.teacher(self._prepare(inputs)), labels)
+        return self.predictions(self.run_teacher(lambda teacher: teacher(self._prepare(inputs))), labels)
+
+    @staticmethod
+    def _tapped(network: nn.Module, taps: Optional[FeatureTaps], inputs: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """``(logits, tapped features)`` of one forward of ``network``."""
+        with taps or nullcontext():
+            return network(inputs), taps.pop_all() if taps else []
 
     def loss(self, inputs: Tensor, labels: Tensor) -> dict[str, Tensor]:
-        teacher_logits, teacher_features, student_features = None, [], []
+        teacher_logits, teacher_features = None, []
         if self.teacher is not None:
-            with torch.no_grad(), self.teacher_taps or nullcontext():
-                teacher_logits = self.teacher(inputs)
-                if self.teacher_taps:
-                    teacher_features = self.teacher_taps.pop_all()
-        with self.student_taps or nullcontext():
-            logits = self.student(inputs)
-            if self.student_taps:
-                student_features = self.student_taps.pop_all()
+            teacher_logits, teacher_features = self.run_teacher(lambda teacher: self._tapped(teacher, self.teacher_taps,
+                                                                                             inputs))
+        logits, student_features = self._tapped(self.student, self.student_taps, inputs)
         losses = {"loss_cls": F.cross_entropy(logits.float(), labels)}
         for (s_tap, _), s_feat, t_feat in zip(self.tap_pairs, student_features, teacher_features):
             losses[tap_loss_name(s_tap)] = self.distill_loss(s_feat, t_feat)
