@@ -4,8 +4,8 @@ from .hooks import BackboneCheckHook, DistillStateHook
 from .images import CheckedLoadImageFromFile
 from .levels import Level, measure_levels, select_levels
 from .teacher import build_teacher, load_model_config
-from .weights import check_backbone_file, check_covers, load_weights, resolve_checkpoint
+from .weights import check_backbone_file, resolve_checkpoint
 
 __all__ = ["NSTDistillDetector", "BackboneCheckHook", "DistillStateHook", "CheckedLoadImageFromFile", "Level",
            "measure_levels", "select_levels", "build_teacher", "load_model_config", "check_backbone_file",
-           "check_covers", "load_weights", "resolve_checkpoint"]
+           "resolve_checkpoint"]

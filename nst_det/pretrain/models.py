@@ -18,8 +18,8 @@ from torch import Tensor, nn
 from nst_det.distill import FrozenTeacherMixin, distill_settings, refuse_renamed, warmup_factor
 from nst_det.registry import MODELS
 from nst_det.taps import FeatureTaps, TapSpec
-from nst_det.utils.checkpoint import read_checkpoint
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.weights import load_checked, read_resnet_state_dict
 
 RESNETS: dict[str, Callable[..., torchvision.models.ResNet]] = {
     "resnet18": torchvision.models.resnet18,
@@ -39,93 +39,17 @@ def build_resnet(arch: str, num_classes: int) -> torchvision.models.ResNet:
     return RESNETS[arch](weights=None, num_classes=num_classes)
 
 
-# ----------------------------------------------------------------------------- teacher weights
-# Each checkpoint format: (does this state dict look like it?, map its keys to torchvision's).
-def _strip(prefix: str) -> Callable[[dict], dict]:
-    return lambda sd: {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
-
-
-def _from_mmpretrain(sd: dict) -> dict:
-    out = {k[len("backbone."):]: v for k, v in sd.items() if k.startswith("backbone.")}
-    out.update({"fc." + k[len("head.fc."):]: v for k, v in sd.items() if k.startswith("head.fc.")})
-    return out
-
-
-CHECKPOINT_FORMATS: dict[str, tuple[Callable[[dict], bool], Callable[[dict], dict]]] = {
-    # ours: a ClassifierDistiller training checkpoint (student.*)
-    "nst_det": (lambda sd: any(k.startswith("student.") for k in sd), _strip("student.")),
-    # mmpretrain / mmcls ImageClassifier: backbone.* + head.fc.*
-    "mmpretrain": (lambda sd: any(k.startswith("backbone.") for k in sd), _from_mmpretrain),
-    # a state dict saved from DistributedDataParallel
-    "ddp": (lambda sd: all(k.startswith("module.") for k in sd), _strip("module.")),
-    # torchvision resnetXX().state_dict(), or one of our backbone exports
-    "torchvision": (lambda sd: "conv1.weight" in sd, dict),
-}
-
-
-def _state_dict_of(checkpoint: object, path: Path) -> dict:
-    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
-        checkpoint = checkpoint["state_dict"]
-    elif isinstance(checkpoint, dict) and isinstance(checkpoint.get("model"), dict):
-        checkpoint = checkpoint["model"]
-    if not isinstance(checkpoint, dict) or not all(isinstance(v, Tensor) for v in checkpoint.values()):
-        raise NSTDetError(f"{path} does not hold a state dict of tensors")
-    return checkpoint
-
-
-def detect_checkpoint_format(state_dict: dict) -> Optional[str]:
-    for name, (matches, _) in CHECKPOINT_FORMATS.items():
-        if matches(state_dict):
-            return name
-    return None
-
-
-def resnet_state_dict_from_file(path: Union[str, Path], what: str = "teacher checkpoint") -> tuple[dict, str]:
-    """Read a ResNet state dict in torchvision key layout from any supported checkpoint format.
-
-    Returns:
-        ``(state_dict, format_name)``.
-    """
-    path = Path(path)
-    state_dict = _state_dict_of(read_checkpoint(path, what=what), path)
-    for _ in range(2):  # e.g. a DDP-wrapped torchvision state dict: strip, then recognise
-        fmt = detect_checkpoint_format(state_dict)
-        if fmt is None:
-            sample = sorted(state_dict)[:5]
-            raise NSTDetError(f"{what} {path}: unrecognised key layout (first keys: {sample}); expected a "
-                              "torchvision ResNet state dict, an mmpretrain/mmcls checkpoint or an nst_det checkpoint")
-        state_dict = CHECKPOINT_FORMATS[fmt][1](state_dict)
-        if fmt != "ddp":
-            return state_dict, fmt
-    return state_dict, fmt
-
-
 def load_resnet_weights(model: nn.Module, path: Union[str, Path], arch: str,
                         what: str = "teacher checkpoint") -> str:
-    """Load ``path`` into ``model`` strictly; any missing, unexpected or mis-shaped key is an error.
+    """Load ``path`` (any format :func:`~nst_det.utils.weights.read_resnet_state_dict` reads) into ``model``;
+    any missing, unexpected or mis-shaped key is an error.
 
     Returns:
         The detected checkpoint format.
     """
-    state_dict, fmt = resnet_state_dict_from_file(path, what)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing keys (e.g. {missing[:4]})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected keys (e.g. {unexpected[:4]})")
-        raise NSTDetError(f"{what} {path} ({fmt} format) does not match {arch}: {'; '.join(parts)}. "
-                          "Is it a checkpoint of another architecture or number of classes?")
-    for key, tensor in state_dict.items():
-        if tensor.shape != expected[key].shape:
-            raise NSTDetError(
-                f"{what} {path} does not match {arch}: {key!r} has shape {tuple(tensor.shape)}, "
-                f"{arch} expects {tuple(expected[key].shape)}. Is it a checkpoint of another "
-                "architecture or number of classes?")
-    model.load_state_dict(state_dict, strict=True)
+    state_dict, fmt = read_resnet_state_dict(path, what)
+    load_checked(model, state_dict, what, f"{path} ({fmt} format)", name=arch,
+                 hint="Is it a checkpoint of another architecture or number of classes?")
     return fmt
 
 
