@@ -17,7 +17,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
-from nst_det.det import BackboneCheckHook, NSTDistillDetector, check_backbone_file, load_model_config, select_levels
+from nst_det.det import NSTDistillDetector, check_backbone_file, load_model_config, select_levels
+from nst_det.engine import BackboneCheckHook
 from nst_det.registry import DATASETS, MODELS
 from nst_det.utils.errors import NSTDetError
 
@@ -261,7 +262,7 @@ def teacher_of_other_width(tmp_path, channels: int) -> tuple[dict, str]:
 
 
 def test_a_channel_adapter_trains_and_stays_out_of_the_student_checkpoint(weight_files, batch, tmp_path):
-    from nst_det.det import DistillStateHook
+    from nst_det.engine import DistillStateHook
 
     cfg = nst_cfg(weight_files, DEMO / "faster_rcnn_fpn_mse_demo.py", taps=("p3", "p4"))
     cfg.model.teacher.config, cfg.model.teacher.checkpoint = teacher_of_other_width(tmp_path, 64)

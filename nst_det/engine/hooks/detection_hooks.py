@@ -1,11 +1,11 @@
-"""Hooks of the detection stage."""
+"""Hooks of the detection stage: the backbone file checked before training, adapters kept out of the student."""
 from __future__ import annotations
 
 from mmengine.hooks import Hook
 
 from nst_det.det.distiller import ADAPTERS
 from nst_det.det.weights import check_backbone_file
-from nst_det.hooks import is_training_run
+from nst_det.engine.hooks.training_guards import is_training_run
 from nst_det.registry import HOOKS
 from nst_det.utils.weights import unwrap_model
 

@@ -1,4 +1,4 @@
-"""Training hooks shared by both stages."""
+"""Hooks that guard a training run (both stages): a full work dir before it starts, a diverged loss during it."""
 from __future__ import annotations
 
 import math
