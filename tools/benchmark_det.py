@@ -86,6 +86,7 @@ def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Ca
     from mmengine.registry import init_default_scope
 
     from nst_det.det import load_model_config
+    import nst_det.register_all  # noqa: F401  (models, optim wrappers, ...)
     from nst_det.registry import MODELS
 
     init_default_scope("mmdet")
@@ -130,6 +131,7 @@ def teacher_checkpoint(teacher: str, out: Path) -> Path:
     from mmengine.registry import init_default_scope
 
     from nst_det.det import load_model_config
+    import nst_det.register_all  # noqa: F401  (models, optim wrappers, ...)
     from nst_det.registry import MODELS
     init_default_scope("mmdet")
     model = MODELS.build(load_model_config(teacher))

@@ -79,6 +79,7 @@ def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Ca
     """One distiller and a step function per variant, all updating the same student."""
     from mmengine.optim import build_optim_wrapper
 
+    import nst_det.register_all  # noqa: F401  (models, optim wrappers, ...)
     from nst_det.registry import MODELS
 
     torch.manual_seed(0)
