@@ -14,13 +14,12 @@ model = dict(
     _delete_=True,
     type='NSTDistillDetector',
     student={{_base_.model}},
-    teacher_cfg=teacher_config,
-    teacher_ckpt=teacher_checkpoint,
+    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
     distill=dict(
         # P2-P5: the FPN outputs both the RPN and the RoI head (featmap_strides 4-32) read. P6 is left out: in
         # Faster R-CNN's FPN (add_extra_convs=False) it is max_pool(P5, kernel 1, stride 2), a strided copy of P5,
         # so distilling it would count P5 twice.
-        levels=('p2', 'p3', 'p4', 'p5'),
+        taps=('p2', 'p3', 'p4', 'p5'),
         level_weights=None,
         warmup_iters=0,  # the stock VOC schedule has no LR warm-up: distillation starts at full weight too
         # loss_weight 50: the released code's ImageNet NST weight (nst_det/losses/nst.py), used per level here;

@@ -12,10 +12,9 @@ model = dict(
     _delete_=True,
     type='NSTDistillDetector',
     student={{_base_.model}},
-    teacher_cfg=teacher_config,
-    teacher_ckpt=teacher_checkpoint,
+    teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
     distill=dict(
-        levels=('p2', 'p3', 'p4', 'p5'),  # P6 is a strided copy of P5: see faster_rcnn_nst.py
+        taps=('p2', 'p3', 'p4', 'p5'),  # P6 is a strided copy of P5: see faster_rcnn_nst.py
         level_weights=None,
         warmup_iters=500,  # the stock 1x schedule's linear LR warm-up length (LinearLR, 500 iterations)
         loss=dict(type='NSTLoss', kernel='poly', degree=2, constant=0.0, loss_weight=50.0)))

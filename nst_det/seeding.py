@@ -8,7 +8,7 @@ epoch when they are not persistent. The pieces here remove that dependence:
 * :class:`SeededSampler` hands the dataset ``(index, seed, epoch)`` instead of ``index``;
 * :class:`SeededDataset` wraps any dataset (mmdet's included) and loads each sample with the
   ``random``, numpy and torch generators seeded by those three numbers (:func:`seeded_rngs`);
-* :class:`IterationSeedHook` reseeds the main process's generators from ``(runner seed,
+* :class:`~nst_det.engine.hooks.IterationSeedHook` reseeds the main process's generators from ``(runner seed,
   iteration, rank)`` before every iteration, and gives the sampler the runner's seed, which
   mmengine restores from the checkpoint on resume.
 
@@ -25,11 +25,9 @@ from typing import Iterator, Union
 import numpy as np
 import torch
 from mmengine.dataset import DefaultSampler
-from mmengine.dist import get_rank
-from mmengine.hooks import Hook
 from torch.utils.data import Dataset
 
-from nst_det.registry import DATA_SAMPLERS, DATASETS, HOOKS
+from nst_det.registry import DATA_SAMPLERS, DATASETS
 from nst_det.utils.errors import NSTDetError
 
 SeededIndex = tuple[int, int, int]  # (index, seed, epoch)
@@ -114,31 +112,6 @@ class SeededDataset(Dataset):
             with seeded_rngs(seed, epoch, index):
                 return self.dataset[index]
         return self.dataset[item]
-
-
-@HOOKS.register_module()
-class IterationSeedHook(Hook):
-    """Reseed the main process before every training iteration from ``(runner seed, iteration, rank)``.
-
-    What the model draws during training (RPN/RoI proposal sampling, dropout) then depends on the
-    iteration alone, not on what happened earlier in the process: a run resumed from a checkpoint
-    draws exactly what the uninterrupted run drew (otherwise e.g. the seed a new DataLoader
-    iterator takes from the global generator shifts every later draw). Before training, samplers
-    with a ``seed`` take the runner's seed, which mmengine saves in checkpoints and restores on
-    resume (a sampler seeded on its own reshuffles differently after a restart without a fixed seed).
-    """
-
-    priority = "HIGHEST"
-
-    def before_train(self, runner) -> None:
-        loader = runner.train_loop.dataloader
-        batch_sampler = getattr(loader, "batch_sampler", None)
-        for sampler in (loader.sampler, getattr(batch_sampler, "sampler", None)):
-            if sampler is not None and hasattr(sampler, "seed"):
-                sampler.seed = runner.seed
-
-    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        seed_all(mixed_seed(runner.seed, runner.iter, get_rank()))
 
 
 def seed_train_samples(cfg) -> None:

@@ -34,9 +34,10 @@ from torch import Tensor, nn
 
 from nst_det.losses import nst_mmd2, selectivity_maps
 from nst_det.pretrain.data import val_transform
-from nst_det.pretrain.models import build_resnet, resnet_state_dict_from_file
+from nst_det.pretrain.models import build_resnet
 from nst_det.taps import FeatureTaps
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.weights import load_checked, read_resnet_state_dict
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
@@ -69,32 +70,21 @@ def preprocess(image: Image.Image, crop: int = 224, resize: int = 256) -> tuple[
 
 def load_classifier(path: Union[str, Path], arch: str, num_classes: Optional[int] = None,
                     what: str = "checkpoint") -> nn.Module:
-    """A ResNet in eval mode with the weights of ``path`` (any format ``resnet_state_dict_from_file`` reads).
+    """A ResNet in eval mode with the weights of ``path`` (any format
+    :func:`~nst_det.utils.weights.read_resnet_state_dict` reads).
 
     ``num_classes`` defaults to the rows of the checkpoint's ``fc.weight``. A backbone export
     without ``fc.*`` loads too: the head keeps its random init (it is not used here), and every
     other key must match exactly — a missing, unexpected or mis-shaped backbone key is an error.
     """
-    state_dict, fmt = resnet_state_dict_from_file(path, what)
+    state_dict, fmt = read_resnet_state_dict(path, what)
     has_head = "fc.weight" in state_dict
     if num_classes is None:
         num_classes = int(state_dict["fc.weight"].shape[0]) if has_head else 1000
     model = build_resnet(arch, num_classes)
-    expected = {k: v for k, v in model.state_dict().items() if has_head or not k.startswith("fc.")}
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing keys (e.g. {missing[:4]})")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected keys (e.g. {unexpected[:4]})")
-    problems += [f"{k!r} has shape {tuple(v.shape)}, {arch} expects {tuple(expected[k].shape)}"
-                 for k, v in state_dict.items() if k in expected and v.shape != expected[k].shape][:3]
-    if problems:
-        raise NSTDetError(f"{what} {path} ({fmt} format) does not match {arch} with {num_classes} classes: "
-                          f"{'; '.join(problems)}. Is it a checkpoint of another architecture"
-                          f"{' or number of classes' if has_head else ''}?")
-    model.load_state_dict(state_dict, strict=has_head)
+    load_checked(model, state_dict, what, f"{path} ({fmt} format)", optional=() if has_head else ("fc.",),
+                 name=f"{arch} with {num_classes} classes",
+                 hint=f"Is it a checkpoint of another architecture{' or number of classes' if has_head else ''}?")
     return model.eval()
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import nst_det.register_all  # noqa: F401  (what the tools and configs register)
 from nst_det.data import make_classification_dataset
 
 pytest_plugins = ["det_fixtures"]  # detection fixtures (det_data, weight_files)

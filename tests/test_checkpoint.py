@@ -7,7 +7,8 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 
 from conftest import write_malicious_checkpoint
-from nst_det.utils.checkpoint import AtomicLocalBackend, atomic_save, from_plain, read_checkpoint, to_plain
+from nst_det.engine import AtomicLocalBackend
+from nst_det.utils.checkpoint import atomic_save, from_plain, read_checkpoint, to_plain
 from nst_det.utils.errors import NSTDetError
 
 

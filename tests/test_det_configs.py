@@ -54,7 +54,7 @@ def test_config_builds(config: Path, files, tmp_path):
         assert not any("distill_adapters" in name for name, _ in model.named_parameters())  # equal channels
         if "fpn_mse" in config.name:
             nst_cfg = Config.fromfile(str(config.parent / config.name.replace("fpn_mse", "nst")))
-            assert cfg.model.teacher_cfg == nst_cfg.model.teacher_cfg
+            assert cfg.model.teacher == nst_cfg.model.teacher
             assert {k: v for k, v in cfg.model.distill.items() if k not in ("loss", "adapt_channels")} \
                 == {k: v for k, v in nst_cfg.model.distill.items() if k != "loss"}
             assert cfg.train_cfg == nst_cfg.train_cfg and cfg.param_scheduler == nst_cfg.param_scheduler

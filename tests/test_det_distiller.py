@@ -17,7 +17,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
-from nst_det.det import BackboneCheckHook, NSTDistillDetector, check_backbone_file, load_model_config, select_levels
+from nst_det.det import NSTDistillDetector, check_backbone_file, load_model_config, select_levels
+from nst_det.engine import BackboneCheckHook
 from nst_det.registry import DATASETS, MODELS
 from nst_det.utils.errors import NSTDetError
 
@@ -28,7 +29,7 @@ PLAIN_CONFIG = DEMO / "faster_rcnn_nst_backbone_only_demo.py"
 def nst_cfg(weight_files, config=NST_CONFIG, **distill) -> Config:
     cfg = Config.fromfile(str(config))
     cfg.model.student.backbone.init_cfg.checkpoint = str(weight_files["resnet18"])
-    cfg.model.teacher_ckpt = str(weight_files["teacher"])
+    cfg.model.teacher.checkpoint = str(weight_files["teacher"])
     cfg.model.distill.update(distill)
     return cfg
 
@@ -106,7 +107,7 @@ def test_warmup_ramps_with_the_runner_iteration(weight_files):
 
 
 def test_levels_and_weights_are_configurable(weight_files, distiller):
-    model = MODELS.build(nst_cfg(weight_files, levels=("p3", 4), level_weights=dict(p3=2.0)).model)
+    model = MODELS.build(nst_cfg(weight_files, taps=("p3", 4), level_weights=dict(p3=2.0)).model)
     assert [(lv.name, lv.stride, w) for lv, w in model.levels] == [("p3", 8, 2.0), ("p6", 64, 1.0)]
     available = [lv for lv, _ in distiller.levels]
     with pytest.raises(NSTDetError, match="level 'p7' does not exist"):
@@ -126,11 +127,11 @@ def teacher_variant(**changes) -> dict:
 
 def test_a_teacher_pyramid_of_other_levels_is_a_build_error(weight_files):
     cfg = nst_cfg(weight_files)
-    cfg.model.teacher_cfg = teacher_variant(**{"neck.num_outs": 4})
+    cfg.model.teacher.config = teacher_variant(**{"neck.num_outs": 4})
     with pytest.raises(NSTDetError, match=r"pyramids differ.*student has 5 levels.*teacher has 4 levels"):
         MODELS.build(cfg.model)
     # a dilated last stage (same weights, other strides)
-    cfg.model.teacher_cfg = teacher_variant(**{"backbone.strides": (1, 2, 2, 1), "backbone.dilations": (1, 1, 1, 2)})
+    cfg.model.teacher.config = teacher_variant(**{"backbone.strides": (1, 2, 2, 1), "backbone.dilations": (1, 1, 1, 2)})
     with pytest.raises(NSTDetError, match=r"teacher has 5 levels p2 \(stride 4\), p3 \(stride 8\), p4 \(stride 16\), "
                                           r"level3 \(stride 16\)"):
         MODELS.build(cfg.model)
@@ -138,7 +139,7 @@ def test_a_teacher_pyramid_of_other_levels_is_a_build_error(weight_files):
 
 def test_a_teacher_normalising_differently_is_a_build_error(weight_files):
     cfg = nst_cfg(weight_files)
-    cfg.model.teacher_cfg = teacher_variant(**{"data_preprocessor.mean": [0.0, 0.0, 0.0]})
+    cfg.model.teacher.config = teacher_variant(**{"data_preprocessor.mean": [0.0, 0.0, 0.0]})
     with pytest.raises(NSTDetError, match="normalises images differently"):
         MODELS.build(cfg.model)
 
@@ -148,17 +149,17 @@ def test_a_teacher_checkpoint_of_another_model_is_refused(weight_files, tmp_path
     wrong = tmp_path / "r18_detector.pth"
     torch.save({"state_dict": student.state_dict()}, wrong)
     cfg = nst_cfg(weight_files)
-    cfg.model.teacher_ckpt = str(wrong)
+    cfg.model.teacher.checkpoint = str(wrong)
     with pytest.raises(NSTDetError, match=r"teacher checkpoint \(backbone\) .*r18_detector.pth does not fit.*"
                                           r"(missing|shape mismatches)"):
         MODELS.build(cfg.model)
-    cfg.model.teacher_ckpt = str(weight_files["resnet50"])  # a bare backbone: no neck
+    cfg.model.teacher.checkpoint = str(weight_files["resnet50"])  # a bare backbone: no neck
     with pytest.raises(NSTDetError, match="no 'backbone.\\*' keys"):
         MODELS.build(cfg.model)
-    cfg.model.teacher_ckpt = str(tmp_path / "absent.pth")
+    cfg.model.teacher.checkpoint = str(tmp_path / "absent.pth")
     with pytest.raises(NSTDetError, match="absent.pth does not exist"):
         MODELS.build(cfg.model)
-    cfg.model.teacher_ckpt = str(tmp_path)
+    cfg.model.teacher.checkpoint = str(tmp_path)
     with pytest.raises(NSTDetError, match="is a folder without a last_checkpoint file"):
         MODELS.build(cfg.model)
 
@@ -181,9 +182,10 @@ def test_a_single_stage_detector_distils_too(tmp_path):
     teacher = "mmdet::retinanet/retinanet_r50_fpn_1x_coco.py"
     student = load_model_config("mmdet::retinanet/retinanet_r18_fpn_1x_coco.py")
     student.backbone.init_cfg = None
-    model = MODELS.build(dict(type="NSTDistillDetector", student=student, teacher_cfg=teacher,
-                              teacher_ckpt=str(feature_checkpoint(teacher, tmp_path / "retina.pth")),
-                              distill=dict(levels=("p3", "p7"))))
+    model = MODELS.build(dict(type="NSTDistillDetector", student=student,
+                              teacher=dict(config=teacher,
+                                           checkpoint=str(feature_checkpoint(teacher, tmp_path / "retina.pth"))),
+                              distill=dict(taps=("p3", "p7"))))
     assert [(lv.name, lv.stride) for lv, _ in model.levels] == [("p3", 8), ("p7", 128)]
     images = torch.randn(1, 3, 128, 128)
     sample = DetDataSample(metainfo=dict(img_shape=(128, 128), pad_shape=(128, 128), batch_input_shape=(128, 128)))
@@ -195,12 +197,39 @@ def test_a_single_stage_detector_distils_too(tmp_path):
 def test_the_former_settings_name_is_refused_naming_the_new_one(weight_files):
     cfg = nst_cfg(weight_files)
     cfg.model.nst = cfg.model.pop("distill")
-    with pytest.raises(NSTDetError, match=r"`nst` settings block is now called `distill`.*rename model\.nst"):
+    with pytest.raises(NSTDetError, match=r"`nst` is now `distill`.*rename it"):
         MODELS.build(cfg.model)
-    cfg.model.distill = dict(levels=("p3",), kernel="poly")
+    cfg.model.distill = dict(taps=("p3",), kernel="poly")
     cfg.model.pop("nst")
     with pytest.raises(NSTDetError, match=r"unknown distill settings \['kernel'\]"):
         MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize("former, new", [("teacher_cfg", "teacher.config"), ("teacher_ckpt", "teacher.checkpoint")])
+def test_former_teacher_arguments_are_refused_naming_the_shared_vocabulary(weight_files, former, new):
+    cfg = nst_cfg(weight_files)
+    cfg.model[former] = cfg.model.teacher[new.split(".")[1]]
+    with pytest.raises(NSTDetError, match=rf"^NSTDistillDetector: `{former}` is now `{new}`"):
+        MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize("former, new", [("levels", "taps"), ("student_tap", "student_module"),
+                                         ("teacher_tap", "teacher_module")])
+def test_former_distill_keys_are_refused_naming_the_new_one(weight_files, former, new):
+    cfg = nst_cfg(weight_files)
+    cfg.model.distill[former] = ("p3",) if former == "levels" else "neck"
+    with pytest.raises(NSTDetError, match=rf"`distill\.{former}` is now `distill\.{new}`"):
+        MODELS.build(cfg.model)
+
+
+def test_the_default_loss_is_the_imagenet_stages(weight_files):
+    from nst_det.distill import DEFAULT_LOSS
+
+    cfg = nst_cfg(weight_files)
+    del cfg.model.distill["loss"]
+    model = MODELS.build(cfg.model)
+    assert (model.distill_loss.kernel, model.distill_loss.loss_weight) == ("poly", DEFAULT_LOSS["loss_weight"]) \
+        == ("poly", 50.0)
 
 
 def test_the_mse_control_distils_the_same_levels_from_the_same_teacher(weight_files, batch):
@@ -233,10 +262,10 @@ def teacher_of_other_width(tmp_path, channels: int) -> tuple[dict, str]:
 
 
 def test_a_channel_adapter_trains_and_stays_out_of_the_student_checkpoint(weight_files, batch, tmp_path):
-    from nst_det.det import DistillStateHook
+    from nst_det.engine import DistillStateHook
 
-    cfg = nst_cfg(weight_files, DEMO / "faster_rcnn_fpn_mse_demo.py", levels=("p3", "p4"))
-    cfg.model.teacher_cfg, cfg.model.teacher_ckpt = teacher_of_other_width(tmp_path, 64)
+    cfg = nst_cfg(weight_files, DEMO / "faster_rcnn_fpn_mse_demo.py", taps=("p3", "p4"))
+    cfg.model.teacher.config, cfg.model.teacher.checkpoint = teacher_of_other_width(tmp_path, 64)
     model = MODELS.build(cfg.model)
     model.init_weights()
     assert sorted(model.distill_adapters) == ["p3", "p4"]
@@ -273,7 +302,7 @@ def test_a_channel_adapter_trains_and_stays_out_of_the_student_checkpoint(weight
 
 def test_without_adapt_channels_no_adapter_is_built(weight_files, tmp_path):
     cfg = nst_cfg(weight_files)  # NST compares channel distributions: other widths need no adapter
-    cfg.model.teacher_cfg, cfg.model.teacher_ckpt = teacher_of_other_width(tmp_path, 64)
+    cfg.model.teacher.config, cfg.model.teacher.checkpoint = teacher_of_other_width(tmp_path, 64)
     model = MODELS.build(cfg.model)
     assert not hasattr(model, "distill_adapters")
     assert list(model.state_dict()) == list(build_model(PLAIN_CONFIG).state_dict())

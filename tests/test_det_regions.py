@@ -81,8 +81,8 @@ def sample(img_shape, batch_shape) -> DetDataSample:
 def test_the_distiller_crops_every_level_to_each_images_valid_region(weight_files):
     cfg = Config.fromfile(str(DEMO / "faster_rcnn_nst_demo.py"))
     cfg.model.student.backbone.init_cfg = None
-    cfg.model.teacher_ckpt = str(weight_files["teacher"])
-    cfg.model.distill.update(warmup_iters=0, levels=("p2", "p3", "p4", "p5", "p6"))
+    cfg.model.teacher.checkpoint = str(weight_files["teacher"])
+    cfg.model.distill.update(warmup_iters=0, taps=("p2", "p3", "p4", "p5", "p6"))
     model = MODELS.build(cfg.model).train()
     gen = torch.Generator().manual_seed(2)
     inputs = torch.randn(2, 3, 128, 160, generator=gen)

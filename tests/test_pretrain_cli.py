@@ -31,7 +31,7 @@ def test_nst_distillation_runs_and_exports_a_backbone_mmdet_loads(tmp_path, tiny
     work = tmp_path / "work"
     result = run_tool([NST_CONFIG, "--work-dir", str(work), "--cfg-options", *tiny_options(tiny_data),
                        f"teacher_checkpoint={teacher_file}", "model.teacher.arch=resnet34",
-                       "model.kd_loss.type=KDLoss"])
+                       "model.distill.kd_loss.type=KDLoss"])
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
     # every term is logged separately, and the teacher's accuracy once

@@ -47,7 +47,7 @@ def test_config_builds(config: Path, teacher_files):
         merge_options(cfg, {"teacher_checkpoint": str(teacher_files(teacher.arch, teacher.num_classes))})
     model = MODELS.build(cfg.model)
     assert isinstance(model, ClassifierDistiller)
-    if model.nst_loss is not None:  # every NST config uses the official term (nst_det/losses/nst.py)
-        assert isinstance(model.nst_loss, NSTLoss)
-        assert (model.nst_loss.kernel, model.nst_loss.loss_weight) == ("poly", 50.0)
-        assert model.nst_loss.mmd_kwargs["constant"] == 0.0 and model.nst_loss.mmd_kwargs["eps"] == 1e-10
+    if model.distill_loss is not None:  # every NST config uses the official term (nst_det/losses/nst.py)
+        assert isinstance(model.distill_loss, NSTLoss)
+        assert (model.distill_loss.kernel, model.distill_loss.loss_weight) == ("poly", 50.0)
+        assert model.distill_loss.mmd_kwargs["constant"] == 0.0 and model.distill_loss.mmd_kwargs["eps"] == 1e-10

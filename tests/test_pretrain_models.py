@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
+from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 
 from conftest import write_malicious_checkpoint
@@ -30,9 +31,10 @@ def teacher_file(tmp_path_factory) -> Path:
 def build_distiller(teacher_file: Path, **overrides) -> ClassifierDistiller:
     cfg = dict(type="ClassifierDistiller", student=dict(arch="resnet18", num_classes=4),
                teacher=dict(arch="resnet34", num_classes=4, checkpoint=str(teacher_file)),
-               taps=[("layer4", "layer4"), ("layer3.1.relu:input", "layer3.5.relu:input")],
-               nst_loss=dict(type="NSTLoss", loss_weight=50.0),
-               kd_loss=dict(type="KDLoss", temperature=4.0), data_preprocessor=PREPROCESSOR)
+               distill=dict(taps=[("layer4", "layer4"), ("layer3.1.relu:input", "layer3.5.relu:input")],
+                            loss=dict(type="NSTLoss", loss_weight=50.0), kd_loss=dict(type="KDLoss", temperature=4.0)),
+               data_preprocessor=PREPROCESSOR)
+    cfg["distill"].update(overrides.pop("distill", {}))
     cfg.update(overrides)
     return MODELS.build(cfg)
 
@@ -71,13 +73,13 @@ def test_teacher_is_outside_state_dict_parameters_and_follows_device(teacher_fil
 
 
 def test_nst_term_equals_the_loss_on_the_tapped_features(teacher_file):
-    model = build_distiller(teacher_file, taps=[("layer4", "layer4")], kd_loss=None).eval()
+    model = build_distiller(teacher_file, distill=dict(taps=[("layer4", "layer4")], kd_loss=None)).eval()
     data = model.data_preprocessor(batch(), False)
     with torch.no_grad():
         losses = model.loss(data["inputs"], data["data_samples"])
         student = torch.nn.Sequential(*list(model.student.children())[:-2])(data["inputs"])
         teacher = torch.nn.Sequential(*list(model.teacher.children())[:-2])(data["inputs"])
-    expected = model.nst_loss(student, teacher)
+    expected = model.distill_loss(student, teacher)
     torch.testing.assert_close(losses["loss_nst_layer4"], expected)
     assert tap_loss_name("layer4.1.relu:input") == "loss_nst_layer4_1_relu_in"
 
@@ -103,9 +105,9 @@ def test_teacher_loads_from_every_supported_format(tmp_path, fmt):
 
 
 def test_teacher_of_another_architecture_is_refused(tmp_path, teacher_file):
-    with pytest.raises(NSTDetError, match=r"does not match resnet50: \d+ missing keys"):
+    with pytest.raises(NSTDetError, match=r"does not fit the resnet50 it is loaded into: \d+ of \d+ keys missing"):
         load_resnet_weights(torchvision.models.resnet50(num_classes=4), teacher_file, "resnet50")
-    with pytest.raises(NSTDetError, match=r"'fc.weight' has shape \(4, 512\), resnet34 expects \(10, 512\)"):
+    with pytest.raises(NSTDetError, match=r"shape mismatches: 'fc.weight \(file \(4, 512\), model \(10, 512\)\)'"):
         load_resnet_weights(torchvision.models.resnet34(num_classes=10), teacher_file, "resnet34")
     torch.save({"encoder.weight": torch.zeros(3)}, tmp_path / "other.pth")
     with pytest.raises(NSTDetError, match="unrecognised key layout"):
@@ -132,6 +134,31 @@ def test_configuration_errors_are_clear(teacher_file):
         build_distiller(teacher_file, student=dict(arch="resnet19", num_classes=4))
     with pytest.raises(NSTDetError, match="teacher.checkpoint is not set"):
         build_distiller(teacher_file, teacher=dict(arch="resnet34", num_classes=4))
+
+
+@pytest.mark.parametrize("former, new", [("taps", "distill.taps"), ("nst_loss", "distill.loss"),
+                                         ("kd_loss", "distill.kd_loss")])
+def test_former_argument_names_are_refused_naming_the_new_one(teacher_file, former, new):
+    with pytest.raises(NSTDetError, match=rf"^ClassifierDistiller: `{former}` is now `{new}`"):
+        build_distiller(teacher_file, **{former: None})
+
+
+def test_the_default_loss_and_a_warmup_ramp(teacher_file):
+    distill = dict(taps=[("layer4", "layer4")], kd_loss=None)
+    implicit = MODELS.build(dict(type="ClassifierDistiller", student=dict(arch="resnet18", num_classes=4),
+                                 teacher=dict(arch="resnet34", num_classes=4, checkpoint=str(teacher_file)),
+                                 distill=distill))
+    assert (implicit.distill_loss.kernel, implicit.distill_loss.loss_weight) == ("poly", 50.0)  # detection's too
+    full = build_distiller(teacher_file)
+    ramped = build_distiller(teacher_file, distill=dict(warmup_iters=4))
+    MessageHub.get_instance(f"warmup_ramp_{id(ramped)}")  # current, without an "iter" of earlier tests
+    ramped.load_state_dict(full.state_dict())
+    data = full.data_preprocessor(batch(), False)
+    with torch.no_grad():
+        expected, first = (m.loss(data["inputs"], data["data_samples"]) for m in (full, ramped))
+    torch.testing.assert_close(first["loss_cls"], expected["loss_cls"])
+    for key in ("loss_nst_layer4", "loss_kd"):
+        torch.testing.assert_close(first[key], expected[key] / 4)  # iteration 0 of 4: a quarter
 
 
 def test_export_loads_into_mmdet_resnet_with_no_missing_keys(tmp_path, teacher_file):

@@ -31,8 +31,8 @@ def distiller(teacher_file: Path, **overrides):
     torch.manual_seed(0)
     return MODELS.build(dict(type="ClassifierDistiller", student=dict(arch="resnet18", num_classes=4),
                              teacher=dict(arch="resnet34", num_classes=4, checkpoint=str(teacher_file)),
-                             taps=[("layer4.1.relu:input", "layer4.2.relu:input"), ("layer3", "layer3")],
-                             nst_loss=dict(type="NSTLoss", loss_weight=50.0), kd_loss=dict(type="KDLoss"),
+                             distill=dict(taps=[("layer4.1.relu:input", "layer4.2.relu:input"), ("layer3", "layer3")],
+                                          loss=dict(type="NSTLoss", loss_weight=50.0), kd_loss=dict(type="KDLoss")),
                              data_preprocessor=PREPROCESSOR, **overrides))
 
 

@@ -86,6 +86,7 @@ def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Ca
     from mmengine.registry import init_default_scope
 
     from nst_det.det import load_model_config
+    import nst_det.register_all  # noqa: F401  (models, optim wrappers, ...)
     from nst_det.registry import MODELS
 
     init_default_scope("mmdet")
@@ -93,8 +94,9 @@ def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Ca
     student_cfg = load_model_config(args.student, what="student config")
     student_cfg.backbone.init_cfg = None
     model = MODELS.build(dict(
-        type="NSTDistillDetector", student=student_cfg, teacher_cfg=args.teacher, teacher_ckpt=args.teacher_ckpt,
-        distill=dict(levels=("p2", "p3", "p4", "p5", "p6"),
+        type="NSTDistillDetector", student=student_cfg,
+        teacher=dict(config=args.teacher, checkpoint=args.teacher_ckpt),
+        distill=dict(taps=("p2", "p3", "p4", "p5", "p6"),
                      loss=dict(type="NSTLoss", kernel="poly", loss_weight=args.loss_weight))))
     model = model.to(args.device).train()
     wrapper = dict(type="AmpOptimWrapper", dtype="float16") if args.amp else dict(type="OptimWrapper")
@@ -129,6 +131,7 @@ def teacher_checkpoint(teacher: str, out: Path) -> Path:
     from mmengine.registry import init_default_scope
 
     from nst_det.det import load_model_config
+    import nst_det.register_all  # noqa: F401  (models, optim wrappers, ...)
     from nst_det.registry import MODELS
     init_default_scope("mmdet")
     model = MODELS.build(load_model_config(teacher))

@@ -79,14 +79,16 @@ def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Ca
     """One distiller and a step function per variant, all updating the same student."""
     from mmengine.optim import build_optim_wrapper
 
+    import nst_det.register_all  # noqa: F401  (models, optim wrappers, ...)
     from nst_det.registry import MODELS
 
     torch.manual_seed(0)
     model = MODELS.build(dict(
         type="ClassifierDistiller", student=dict(arch=args.student, num_classes=args.num_classes),
         teacher=dict(arch=args.teacher, num_classes=args.num_classes, checkpoint=args.teacher_ckpt),
-        taps=taps_for(args.student, args.teacher, args.taps), channels_last=args.channels_last,
-        nst_loss=dict(type="NSTLoss", kernel="poly", loss_weight=args.loss_weight),
+        distill=dict(taps=taps_for(args.student, args.teacher, args.taps),
+                     loss=dict(type="NSTLoss", kernel="poly", loss_weight=args.loss_weight)),
+        channels_last=args.channels_last,
         data_preprocessor=dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53],
                                std=[58.395, 57.12, 57.375])))
     model = model.to(args.device).train()

@@ -17,7 +17,7 @@ from typing import Optional
 
 from mmengine.runner import Runner
 
-import nst_det  # noqa: F401  (registers models, datasets, hooks, metrics)
+import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
 from nst_det.utils.cli import add_train_args, load_train_config, run_cli
 
 

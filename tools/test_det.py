@@ -22,14 +22,15 @@ from typing import Optional
 from mmengine.config import Config, DictAction
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 
+import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
 from nst_det.det.datasets import check_datasets
 from nst_det.det.runtime import apply_runtime_switches
-from nst_det.det.weights import check_covers, load_weights, resolve_checkpoint
+from nst_det.det.weights import resolve_checkpoint
 from nst_det.evaluation import configure_test_evaluation
 from nst_det.utils.cli import init_cpu_distributed, read_config, run_cli
+from nst_det.utils.weights import load_checked, read_state_dict, unwrap_model
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -72,11 +73,8 @@ def load_test_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
 def load_student_weights(runner: Runner, checkpoint: str) -> Path:
     """Load ``checkpoint`` (a file or a work dir) into the runner's model, read as data, every key
     required; returns the file read."""
-    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
     checkpoint = resolve_checkpoint(checkpoint)
-    state_dict = load_weights(checkpoint, what="checkpoint")
-    check_covers(model, state_dict, "checkpoint", checkpoint, allow_unexpected=False)
-    model.load_state_dict(state_dict, strict=True)
+    load_checked(unwrap_model(runner.model), read_state_dict(checkpoint, what="checkpoint"), "checkpoint", checkpoint)
     return checkpoint
 
 

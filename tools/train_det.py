@@ -23,6 +23,7 @@ from mmengine.dist import get_rank
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
+import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
 from nst_det.det.datasets import check_datasets
 from nst_det.det.runtime import apply_runtime_switches
 from nst_det.utils.cli import add_train_args, load_train_config, run_cli

@@ -3,7 +3,7 @@
 #     _base_ = ['mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py', './_base_/det_runtime.py']
 # Configs also set default_hooks.checkpoint.backend_args=dict(backend='atomic_local') themselves
 # (default_hooks exists in the stock runtime, so it cannot be defined in a sibling base).
-custom_imports = dict(imports=['nst_det'], allow_failed_imports=False)
+custom_imports = dict(imports=['nst_det.register_all'], allow_failed_imports=False)
 custom_hooks = [
     dict(type='FreeSpaceHook'),        # refuse to start if the work dir cannot hold a checkpoint
     dict(type='NonFiniteLossHook'),    # NaN/Inf loss: stop, name the term, keep the last good checkpoint

@@ -7,6 +7,8 @@ teacher_checkpoint = 'work_dirs/demo_teacher_r34/classifier_resnet34.pth'
 
 model = dict(
     teacher=dict(arch='resnet34', num_classes={{_base_.num_classes}}, checkpoint=teacher_checkpoint),
-    taps=[('layer4.1.relu:input', 'layer4.2.relu:input')],
-    nst_loss=dict(type='NSTLoss', kernel='poly', degree=2, constant=0.0, loss_weight=50.0),
+    distill=dict(
+        taps=[('layer4.1.relu:input', 'layer4.2.relu:input')],
+        loss=dict(type='NSTLoss', kernel='poly', degree=2, constant=0.0, loss_weight=50.0),
+        warmup_iters=0),
 )

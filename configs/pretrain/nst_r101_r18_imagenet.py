@@ -13,9 +13,11 @@ model = dict(
     type='ClassifierDistiller',
     student=dict(arch='resnet18', num_classes={{_base_.num_classes}}),
     teacher=dict(arch='resnet101', num_classes={{_base_.num_classes}}, checkpoint=teacher_checkpoint),
-    taps=[('layer4.1.relu:input', 'layer4.2.relu:input')],
-    # the PyTorch ports instead sum NST over every stage's output:
-    # taps=[('layer1', 'layer1'), ('layer2', 'layer2'), ('layer3', 'layer3'), ('layer4', 'layer4')]
-    nst_loss=dict(type='NSTLoss', kernel='poly', degree=2, constant=0.0, loss_weight=50.0),
+    distill=dict(
+        taps=[('layer4.1.relu:input', 'layer4.2.relu:input')],
+        # the PyTorch ports instead sum NST over every stage's output:
+        # taps=[('layer1', 'layer1'), ('layer2', 'layer2'), ('layer3', 'layer3'), ('layer4', 'layer4')]
+        loss=dict(type='NSTLoss', kernel='poly', degree=2, constant=0.0, loss_weight=50.0),
+        warmup_iters=0),
     data_preprocessor={{_base_.data_preprocessor}},
 )

@@ -1,11 +1,10 @@
 """Detection stage: FPN distillation (NST, MSE mimic) inside MMDetection, checked weight loading, dataset checks."""
 from .distiller import NSTDistillDetector
-from .hooks import BackboneCheckHook, DistillStateHook
 from .images import CheckedLoadImageFromFile
 from .levels import Level, measure_levels, select_levels
 from .teacher import build_teacher, load_model_config
-from .weights import check_backbone_file, check_covers, load_weights, resolve_checkpoint
+from .weights import check_backbone_file, resolve_checkpoint
 
-__all__ = ["NSTDistillDetector", "BackboneCheckHook", "DistillStateHook", "CheckedLoadImageFromFile", "Level",
+__all__ = ["NSTDistillDetector", "CheckedLoadImageFromFile", "Level",
            "measure_levels", "select_levels", "build_teacher", "load_model_config", "check_backbone_file",
-           "check_covers", "load_weights", "resolve_checkpoint"]
+           "resolve_checkpoint"]

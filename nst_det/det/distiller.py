@@ -4,10 +4,12 @@ teacher's FPN: NST (the default), or another per-level loss such as the MSE mimi
     model = dict(
         type='NSTDistillDetector',
         student=dict(type='FasterRCNN', ...),                   # any mmdet detector config
-        teacher_cfg='configs/demo/faster_rcnn_r34_teacher_demo.py',   # path, 'mmdet::...', or dict
-        teacher_ckpt='work_dirs/faster_rcnn_r34_teacher_demo',        # a file, or a work dir
-        distill=dict(levels=('p2', 'p3', 'p4', 'p5'), level_weights=None, warmup_iters=100,
+        teacher=dict(config='configs/demo/faster_rcnn_r34_teacher_demo.py',  # path, 'mmdet::...', or dict
+                     checkpoint='work_dirs/faster_rcnn_r34_teacher_demo'),     # a file, or a work dir
+        distill=dict(taps=('p2', 'p3', 'p4', 'p5'), level_weights=None, warmup_iters=100,
                      loss=dict(type='NSTLoss', kernel='poly', loss_weight=50.0)))
+
+The argument names are the ImageNet stage's (:mod:`nst_det.distill.settings`).
 
 How it is put together:
 
@@ -16,9 +18,9 @@ How it is put together:
   ``state_dict()``, ``parameters()`` and DDP see exactly the plain student: a checkpoint loads into
   the student config with ``strict=True`` and no key edits. The student object itself is held as a
   plain attribute; its methods (``loss``, ``predict``) run on those shared submodules.
-* The teacher is held as a plain attribute too (as mmdet's ``kd_one_stage.py`` does): frozen, always
-  in eval mode, run under ``no_grad``, absent from ``state_dict()``/``parameters()``/DDP, and moved
-  with the distiller by :meth:`_apply` (``.to()``, ``.cuda()``, ``.half()``).
+* The teacher is held by :class:`~nst_det.distill.FrozenTeacherMixin` (the ImageNet stage's mechanism
+  too): a plain attribute, frozen, always in eval mode, run under ``no_grad``, absent from
+  ``state_dict()``/``parameters()``/DDP, and moved with the distiller (``.to()``, ``.cuda()``, ``.half()``).
 * The teacher receives the batch the student's data preprocessor produced; both must normalise
   alike (checked at build time).
 * Forward hooks (:class:`~nst_det.taps.FeatureTaps`) on both necks capture the FPN levels of the
@@ -37,14 +39,14 @@ How it is put together:
 from __future__ import annotations
 
 import os
-from typing import Any, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
-import torch
 from mmdet.models.detectors.base import BaseDetector
 from mmdet.structures import SampleList
-from mmengine.logging import MessageHub, print_log
+from mmengine.logging import print_log
 from torch import Tensor, nn
 
+from nst_det.distill import FrozenTeacherMixin, default_loss, distill_settings, refuse_renamed, warmup_factor
 from nst_det.det.levels import check_same_levels, measure_levels, select_levels
 from nst_det.det.regions import valid_region_loss, valid_sizes
 from nst_det.det.teacher import build_teacher, check_same_preprocessing
@@ -52,10 +54,19 @@ from nst_det.registry import MODELS
 from nst_det.taps import FeatureTaps
 from nst_det.utils.errors import NSTDetError
 
-_PLAIN_ATTRIBUTES = ("student", "teacher")
-_DISTILL_KEYS = {"levels", "level_weights", "loss", "name", "warmup_iters", "adapt_channels", "student_tap",
-                 "teacher_tap"}
+_DETECTION_KEYS = ("level_weights", "name", "adapt_channels", "student_module", "teacher_module")
+# former names -> their names in the shared vocabulary (nst_det/distill/settings.py)
+RENAMED = {"teacher_cfg": "teacher.config", "teacher_ckpt": "teacher.checkpoint", "nst": "distill"}
+RENAMED_DISTILL = {"levels": "taps", "student_tap": "student_module", "teacher_tap": "teacher_module"}
 ADAPTERS = "distill_adapters"  # state_dict prefix of the channel adapters (DistillStateHook)
+
+
+def teacher_parts(teacher: dict) -> tuple[Union[str, os.PathLike, dict], Union[str, os.PathLike]]:
+    """``(config, checkpoint)`` of ``teacher=dict(config=..., checkpoint=...)``."""
+    if not isinstance(teacher, dict) or set(teacher) != {"config", "checkpoint"}:
+        got = sorted(teacher) if isinstance(teacher, dict) else type(teacher).__name__
+        raise NSTDetError(f"NSTDistillDetector: teacher must be dict(config=..., checkpoint=...), got {got}")
+    return teacher["config"], teacher["checkpoint"]
 
 
 def loss_name(loss_cfg: dict) -> str:
@@ -65,21 +76,22 @@ def loss_name(loss_cfg: dict) -> str:
 
 
 @MODELS.register_module()
-class NSTDistillDetector(BaseDetector):
+class NSTDistillDetector(FrozenTeacherMixin, BaseDetector):
     """A detector distilled from a frozen teacher on its FPN levels (NST by default).
 
     Args:
         student: config of the detector to train (any mmdet detector with ``extract_feat``).
-        teacher_cfg: the teacher detector: a config path (``mmdet::`` package paths allowed), a
-            config dict with ``model``, or a model dict.
-        teacher_ckpt: the teacher's checkpoint; its backbone and neck weights must match exactly.
-        distill: distillation settings:
+        teacher: ``dict(config=..., checkpoint=...)``: the teacher detector's config (a path,
+            ``mmdet::`` package paths allowed, a config dict with ``model``, or a model dict) and its
+            checkpoint (a file or a training work dir); its backbone and neck weights must match exactly.
+        distill: distillation settings (the keys shared with the ImageNet stage: ``taps``, ``loss``,
+            ``warmup_iters``):
 
-            * ``levels``: level names (``'p2'`` .. ``'p6'`` for strides 4 .. 64) or indices into the
+            * ``taps``: level names (``'p2'`` .. ``'p6'`` for strides 4 .. 64) or indices into the
               tapped tuple; default all levels.
             * ``level_weights``: one weight per level, ``{name: weight}``, or ``None`` (all 1).
-            * ``loss``: the per-level loss config, default ``dict(type='NSTLoss', kernel='poly')``
-              (``NSTLoss``: ``loss_weight · MMD²``); any loss called as ``loss(student, teacher)``
+            * ``loss``: the per-level loss config, default ``NSTLoss`` poly d=2, ``loss_weight=50``
+              (``loss_weight · MMD²``; the ImageNet stage's default too); any loss called as ``loss(student, teacher)``
               that averages over the batch, e.g. mmdet's ``MSELoss`` for the FitNet-style control.
             * ``name``: the logged losses are ``loss_<name>_<level>``; default from the loss type
               (``NSTLoss`` -> ``nst``, ``MSELoss`` -> ``mse``).
@@ -87,38 +99,33 @@ class NSTDistillDetector(BaseDetector):
               iterations (0: no ramp). The iteration is the runner's (resume-safe).
             * ``adapt_channels``: a learnable 1×1 conv from the student's to the teacher's channels
               on each level where they differ (losses that compare features elementwise need it).
-            * ``student_tap`` / ``teacher_tap``: the modules whose output tuples are the levels
+            * ``student_module`` / ``teacher_module``: the modules whose output tuples are the levels
               (default ``'neck'``).
-        nst: the former name of ``distill``; refused with a message naming the new one.
         init_cfg: the distiller's own init config (normally ``None``).
+        **renamed: former argument names (``teacher_cfg``, ``teacher_ckpt``, ``nst``; in ``distill``:
+            ``levels``, ``student_tap``, ``teacher_tap``): refused with one line naming the new one.
     """
 
-    def __init__(self, student: dict, teacher_cfg: Union[str, os.PathLike, dict],
-                 teacher_ckpt: Union[str, os.PathLike], distill: Optional[dict] = None,
-                 nst: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
-        if nst is not None:
-            raise NSTDetError("NSTDistillDetector: the `nst` settings block is now called `distill` "
-                              "(same keys); rename model.nst to model.distill")
-        distill = dict(distill or {})
-        unknown = sorted(set(distill) - _DISTILL_KEYS)
-        if unknown:
-            raise NSTDetError(f"NSTDistillDetector: unknown distill settings {unknown}; "
-                              f"known: {sorted(_DISTILL_KEYS)}")
+    def __init__(self, student: dict, teacher: dict, distill: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None, **renamed) -> None:
+        refuse_renamed("NSTDistillDetector", renamed, RENAMED)
+        distill = distill_settings("NSTDistillDetector", distill, _DETECTION_KEYS, RENAMED_DISTILL)
+        teacher_config, teacher_ckpt = teacher_parts(teacher)
         student_model = MODELS.build(student)
         super().__init__(data_preprocessor=student_model.data_preprocessor, init_cfg=init_cfg)
-        self.student = student_model
+        object.__setattr__(self, "student", student_model)  # a plain attribute: its children are ours (below)
         for name, child in student_model.named_children():
             self.add_module(name, child)
-        self.teacher = build_teacher(teacher_cfg, teacher_ckpt)
+        self.set_teacher(build_teacher(teacher_config, teacher_ckpt))
         check_same_preprocessing(self.student, self.teacher)
 
-        self.student_tap = distill.get("student_tap", "neck")
-        self.teacher_tap = distill.get("teacher_tap", "neck")
+        self.student_tap = distill.get("student_module", "neck")
+        self.teacher_tap = distill.get("teacher_module", "neck")
         student_levels = measure_levels(self.student, self.student_tap)
         teacher_levels = measure_levels(self.teacher, self.teacher_tap)
         check_same_levels(student_levels, teacher_levels, self.student_tap)
-        self.levels = select_levels(student_levels, distill.get("levels"), distill.get("level_weights"))
-        loss_cfg = distill.get("loss") or dict(type="NSTLoss", kernel="poly")
+        self.levels = select_levels(student_levels, distill["taps"], distill.get("level_weights"))
+        loss_cfg = distill["loss"] or default_loss()
         self.distill_loss = MODELS.build(loss_cfg)
         if getattr(self.distill_loss, "reduction", "mean") != "mean":
             raise NSTDetError(f"distill.loss must average over the batch (reduction='mean'), got "
@@ -128,33 +135,17 @@ class NSTDistillDetector(BaseDetector):
             self.distill_adapters = nn.ModuleDict({
                 level.name: nn.Conv2d(level.channels, teacher_levels[level.index].channels, kernel_size=1)
                 for level, _ in self.levels if level.channels != teacher_levels[level.index].channels})
-        self.warmup_iters = int(distill.get("warmup_iters", 0))
-        if self.warmup_iters < 0:
-            raise NSTDetError(f"distill.warmup_iters must be >= 0, got {self.warmup_iters}")
+        self.warmup_iters = distill["warmup_iters"]
         self._calls = 0  # loss() calls: the iteration when no runner publishes one
         print_log(f"NSTDistillDetector: {type(self.student).__name__} student, "
                   f"{type(self.teacher).__name__} teacher from {teacher_ckpt}; loss_{self.loss_name} on "
                   + ", ".join(f"{lv.name} (stride {lv.stride}, weight {w:g})" for lv, w in self.levels),
                   logger="current")
 
-    # ------------------------------------------------------------------ plain attributes
-    def __setattr__(self, name: str, value: Any) -> None:
-        """``student`` and ``teacher`` are plain attributes, not submodules (see module docstring)."""
-        if name in _PLAIN_ATTRIBUTES:
-            object.__setattr__(self, name, value)
-        else:
-            super().__setattr__(name, value)
-
-    def _apply(self, fn, *args, **kwargs):
-        """Move/cast the teacher along with the distiller (``to``, ``cuda``, ``half``, ...)."""
-        self.teacher._apply(fn, *args, **kwargs)
-        return super()._apply(fn, *args, **kwargs)
-
     def train(self, mode: bool = True) -> "NSTDistillDetector":
-        """Set the student's mode; the teacher stays in eval mode."""
+        """Set the student's mode (the teacher stays in eval mode: :class:`FrozenTeacherMixin`)."""
         super().train(mode)
         self.student.training = mode  # its submodules were set above; they are the distiller's
-        self.teacher.train(False)
         return self
 
     # ------------------------------------------------------------------ forward modes
@@ -189,18 +180,15 @@ class NSTDistillDetector(BaseDetector):
 
     def teacher_features(self, batch_inputs: Tensor) -> Sequence[Tensor]:
         """The teacher's tapped levels for ``batch_inputs``, computed without autograd."""
-        with torch.no_grad(), FeatureTaps(self.teacher, [self.teacher_tap], detach=True,
-                                          keep_tuple=True) as teacher_taps:
-            self.teacher.extract_feat(batch_inputs)
-            return teacher_taps[self.teacher_tap]
+        def tapped(teacher: nn.Module) -> Sequence[Tensor]:
+            with FeatureTaps(teacher, [self.teacher_tap], detach=True, keep_tuple=True) as teacher_taps:
+                teacher.extract_feat(batch_inputs)
+                return teacher_taps[self.teacher_tap]
+        return self.run_teacher(tapped)
 
     def warmup_factor(self) -> float:
         """``min(1, (iter + 1) / warmup_iters)``; iter from mmengine's message hub when training."""
-        if not self.warmup_iters:
-            return 1.0
-        step = MessageHub.get_current_instance().get_info("iter")
-        step = self._calls if step is None else int(step)
-        return min(1.0, (step + 1) / self.warmup_iters)
+        return warmup_factor(self.warmup_iters, self._calls)
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList, rescale: bool = True) -> SampleList:
         """The student's predictions alone."""

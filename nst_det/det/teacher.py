@@ -1,4 +1,4 @@
-"""The frozen teacher detector: config resolution, checked weight loading, and freezing.
+"""The teacher detector: config resolution and checked weight loading (frozen by :mod:`nst_det.distill.teacher`).
 
 The distiller only runs the teacher's feature extractor (backbone + neck), so only those weights
 must be in the teacher checkpoint; they are checked key by key and shape by shape (no missing, no
@@ -15,9 +15,10 @@ from typing import Union
 from mmengine.config import Config, ConfigDict
 from torch import nn
 
-from nst_det.det.weights import check_covers, load_weights, resolve_checkpoint
+from nst_det.det.weights import resolve_checkpoint
 from nst_det.registry import MODELS
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.weights import load_checked, read_state_dict, strip_prefix
 
 ConfigLike = Union[str, os.PathLike, dict]
 FEATURE_PARTS = ("backbone", "neck")
@@ -55,15 +56,8 @@ def load_model_config(config: ConfigLike, what: str = "teacher config") -> Confi
     return ConfigDict(copy.deepcopy(dict(model)))
 
 
-def freeze(model: nn.Module) -> nn.Module:
-    """Eval mode and ``requires_grad=False`` for every parameter; returns ``model``."""
-    model.eval()
-    model.requires_grad_(False)
-    return model
-
-
 def build_teacher(config: ConfigLike, checkpoint: Union[str, os.PathLike]) -> nn.Module:
-    """Build the teacher detector, load its backbone and neck from ``checkpoint``, and freeze it.
+    """Build the teacher detector and load its backbone and neck from ``checkpoint`` (the distiller freezes it).
 
     ``checkpoint`` may be a training work dir (see :func:`~nst_det.det.weights.resolve_checkpoint`).
 
@@ -76,7 +70,7 @@ def build_teacher(config: ConfigLike, checkpoint: Union[str, os.PathLike]) -> nn
     """
     teacher = MODELS.build(load_model_config(config))
     checkpoint = resolve_checkpoint(checkpoint)
-    state_dict = load_weights(checkpoint, what="teacher checkpoint")
+    state_dict = read_state_dict(checkpoint, what="teacher checkpoint")
     for part in FEATURE_PARTS:
         module = getattr(teacher, part, None)
         if module is None:
@@ -84,14 +78,13 @@ def build_teacher(config: ConfigLike, checkpoint: Union[str, os.PathLike]) -> nn
                 raise NSTDetError(f"teacher {type(teacher).__name__} has no backbone")
             continue
         prefix = f"{part}."
-        weights = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+        weights = strip_prefix(state_dict, prefix)
         if not weights:
             raise NSTDetError(f"teacher checkpoint {checkpoint} has no '{prefix}*' keys: it is not a "
                               f"checkpoint of a detector like the teacher config's "
                               f"{type(teacher).__name__} (first keys: {list(state_dict)[:3]})")
-        check_covers(module, weights, f"teacher checkpoint ({part})", checkpoint, allow_unexpected=False)
-        module.load_state_dict(weights, strict=True)
-    return freeze(teacher)
+        load_checked(module, weights, f"teacher checkpoint ({part})", checkpoint)
+    return teacher
 
 
 def preprocessing_of(model: nn.Module) -> dict:

@@ -15,6 +15,7 @@ from torch import Tensor
 
 from nst_det.utils.checkpoint import atomic_write_bytes, atomic_save, read_checkpoint
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.weights import key_differences, state_dict_of, strip_prefix
 
 ARCH_DEPTH = {"resnet18": 18, "resnet34": 34, "resnet50": 50, "resnet101": 101, "resnet152": 152}
 
@@ -38,22 +39,22 @@ def export_backbone(state_dict: dict[str, Tensor], out: Union[str, Path], info: 
 def backbone_from_checkpoint(path: Union[str, Path]) -> tuple[dict[str, Tensor], dict]:
     """The student backbone and its distillation record from a ``pretrain_backbone.py`` checkpoint."""
     checkpoint = read_checkpoint(path, what="pretrain checkpoint")
-    state_dict = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
-    if not isinstance(state_dict, dict) or not any(k.startswith("student.") for k in state_dict):
+    student = strip_prefix(state_dict_of(checkpoint, "pretrain checkpoint", path), "student.")
+    if not student:
         raise NSTDetError(f"{path} is not a checkpoint written by tools/pretrain_backbone.py "
                           "(no 'student.*' weights in its state_dict)")
-    backbone = {k[len("student."):]: v for k, v in state_dict.items()
-                if k.startswith("student.") and not k.startswith("student.fc.")}
+    backbone = {k: v for k, v in student.items() if not k.startswith("fc.")}
     info = dict(checkpoint.get("meta", {}).get("nst_det", {}))
     info["source_checkpoint"] = str(path)
     return backbone, info
 
 
 def check_against_mmdet_resnet(state_dict: dict[str, Tensor], arch: str) -> tuple[list[str], list[str]]:
-    """``(missing, unexpected)`` keys of ``state_dict`` against mmdet's ``ResNet(depth)``."""
+    """``(missing, unexpected)`` keys of ``state_dict`` against mmdet's ``ResNet(depth)``
+    (:func:`~nst_det.utils.weights.key_differences`: the tolerance of every other check)."""
     from mmdet.models.backbones import ResNet
 
     if arch not in ARCH_DEPTH:
         raise NSTDetError(f"unknown architecture {arch!r}; choose one of {sorted(ARCH_DEPTH)}")
-    expected = set(ResNet(depth=ARCH_DEPTH[arch]).state_dict())
-    return sorted(expected - set(state_dict)), sorted(set(state_dict) - expected)
+    missing, unexpected, _ = key_differences(ResNet(depth=ARCH_DEPTH[arch]).state_dict(), state_dict)
+    return sorted(missing), sorted(unexpected)

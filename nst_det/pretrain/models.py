@@ -15,10 +15,11 @@ import torchvision
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
+from nst_det.distill import FrozenTeacherMixin, distill_settings, refuse_renamed, warmup_factor
 from nst_det.registry import MODELS
 from nst_det.taps import FeatureTaps, TapSpec
-from nst_det.utils.checkpoint import read_checkpoint
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.weights import load_checked, read_resnet_state_dict
 
 RESNETS: dict[str, Callable[..., torchvision.models.ResNet]] = {
     "resnet18": torchvision.models.resnet18,
@@ -38,93 +39,17 @@ def build_resnet(arch: str, num_classes: int) -> torchvision.models.ResNet:
     return RESNETS[arch](weights=None, num_classes=num_classes)
 
 
-# ----------------------------------------------------------------------------- teacher weights
-# Each checkpoint format: (does this state dict look like it?, map its keys to torchvision's).
-def _strip(prefix: str) -> Callable[[dict], dict]:
-    return lambda sd: {k[len(prefix):]: v for k, v in sd.items() if k.startswith(prefix)}
-
-
-def _from_mmpretrain(sd: dict) -> dict:
-    out = {k[len("backbone."):]: v for k, v in sd.items() if k.startswith("backbone.")}
-    out.update({"fc." + k[len("head.fc."):]: v for k, v in sd.items() if k.startswith("head.fc.")})
-    return out
-
-
-CHECKPOINT_FORMATS: dict[str, tuple[Callable[[dict], bool], Callable[[dict], dict]]] = {
-    # ours: a ClassifierDistiller training checkpoint (student.*)
-    "nst_det": (lambda sd: any(k.startswith("student.") for k in sd), _strip("student.")),
-    # mmpretrain / mmcls ImageClassifier: backbone.* + head.fc.*
-    "mmpretrain": (lambda sd: any(k.startswith("backbone.") for k in sd), _from_mmpretrain),
-    # a state dict saved from DistributedDataParallel
-    "ddp": (lambda sd: all(k.startswith("module.") for k in sd), _strip("module.")),
-    # torchvision resnetXX().state_dict(), or one of our backbone exports
-    "torchvision": (lambda sd: "conv1.weight" in sd, dict),
-}
-
-
-def _state_dict_of(checkpoint: object, path: Path) -> dict:
-    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
-        checkpoint = checkpoint["state_dict"]
-    elif isinstance(checkpoint, dict) and isinstance(checkpoint.get("model"), dict):
-        checkpoint = checkpoint["model"]
-    if not isinstance(checkpoint, dict) or not all(isinstance(v, Tensor) for v in checkpoint.values()):
-        raise NSTDetError(f"{path} does not hold a state dict of tensors")
-    return checkpoint
-
-
-def detect_checkpoint_format(state_dict: dict) -> Optional[str]:
-    for name, (matches, _) in CHECKPOINT_FORMATS.items():
-        if matches(state_dict):
-            return name
-    return None
-
-
-def resnet_state_dict_from_file(path: Union[str, Path], what: str = "teacher checkpoint") -> tuple[dict, str]:
-    """Read a ResNet state dict in torchvision key layout from any supported checkpoint format.
-
-    Returns:
-        ``(state_dict, format_name)``.
-    """
-    path = Path(path)
-    state_dict = _state_dict_of(read_checkpoint(path, what=what), path)
-    for _ in range(2):  # e.g. a DDP-wrapped torchvision state dict: strip, then recognise
-        fmt = detect_checkpoint_format(state_dict)
-        if fmt is None:
-            sample = sorted(state_dict)[:5]
-            raise NSTDetError(f"{what} {path}: unrecognised key layout (first keys: {sample}); expected a "
-                              "torchvision ResNet state dict, an mmpretrain/mmcls checkpoint or an nst_det checkpoint")
-        state_dict = CHECKPOINT_FORMATS[fmt][1](state_dict)
-        if fmt != "ddp":
-            return state_dict, fmt
-    return state_dict, fmt
-
-
 def load_resnet_weights(model: nn.Module, path: Union[str, Path], arch: str,
                         what: str = "teacher checkpoint") -> str:
-    """Load ``path`` into ``model`` strictly; any missing, unexpected or mis-shaped key is an error.
+    """Load ``path`` (any format :func:`~nst_det.utils.weights.read_resnet_state_dict` reads) into ``model``;
+    any missing, unexpected or mis-shaped key is an error.
 
     Returns:
         The detected checkpoint format.
     """
-    state_dict, fmt = resnet_state_dict_from_file(path, what)
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing keys (e.g. {missing[:4]})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected keys (e.g. {unexpected[:4]})")
-        raise NSTDetError(f"{what} {path} ({fmt} format) does not match {arch}: {'; '.join(parts)}. "
-                          "Is it a checkpoint of another architecture or number of classes?")
-    for key, tensor in state_dict.items():
-        if tensor.shape != expected[key].shape:
-            raise NSTDetError(
-                f"{what} {path} does not match {arch}: {key!r} has shape {tuple(tensor.shape)}, "
-                f"{arch} expects {tuple(expected[key].shape)}. Is it a checkpoint of another "
-                "architecture or number of classes?")
-    model.load_state_dict(state_dict, strict=True)
+    state_dict, fmt = read_resnet_state_dict(path, what)
+    load_checked(model, state_dict, what, f"{path} ({fmt} format)", name=arch,
+                 hint="Is it a checkpoint of another architecture or number of classes?")
     return fmt
 
 
@@ -136,75 +61,78 @@ def tap_loss_name(tap: Union[str, TapSpec]) -> str:
     return f"loss_nst_{name}"
 
 
+# former ClassifierDistiller arguments -> their names in the shared vocabulary (nst_det/distill/settings.py)
+RENAMED = {"taps": "distill.taps", "nst_loss": "distill.loss", "kd_loss": "distill.kd_loss"}
+
+
 @MODELS.register_module()
-class ClassifierDistiller(BaseModel):
+class ClassifierDistiller(FrozenTeacherMixin, BaseModel):
     """Train a student classifier with CE + Σ NST(taps) [+ KD] from a frozen teacher.
 
     Args:
         student: ``dict(arch='resnet18', num_classes=K)``.
         teacher: ``dict(arch='resnet101', num_classes=K, checkpoint=PATH)``; ``None`` trains the
             student alone (the CE baseline, or a teacher from scratch).
-        taps: ``[(student_tap, teacher_tap), ...]`` — dotted module names, ``:input`` for a module's
-            input (see :mod:`nst_det.taps`). Each pair adds ``loss_nst_<student tap>``.
-        nst_loss: config of the NST loss (``NSTLoss``: ``loss_weight · MMD²``; 50 is the released code's weight).
-        kd_loss: config of a ``KDLoss`` on logits, or ``None``.
+        distill: the distillation settings (:mod:`nst_det.distill.settings`):
+
+            * ``taps``: ``[(student_tap, teacher_tap), ...]`` — dotted module names, ``:input`` for a
+              module's input (see :mod:`nst_det.taps`). Each pair adds ``loss_nst_<student tap>``.
+            * ``loss``: config of the NST loss; default ``NSTLoss`` poly d=2, ``loss_weight=50``
+              (``loss_weight · MMD²``; 50 is the released code's weight).
+            * ``kd_loss``: config of a ``KDLoss`` on logits, or ``None``.
+            * ``warmup_iters``: ramp the NST and KD terms linearly in over this many iterations.
         channels_last: run both networks in channels-last memory format (faster convs on GPU).
         data_preprocessor: mmengine ``ImgDataPreprocessor`` config (normalisation on the device).
+        **renamed: former argument names (``taps``, ``nst_loss``, ``kd_loss``): refused with one
+            line naming the new one.
 
-    The teacher is held outside ``nn.Module`` registration: it is absent from ``state_dict()``,
-    ``parameters()`` and DDP, stays in eval mode, and runs under ``no_grad``.
+    The teacher is frozen by :class:`~nst_det.distill.FrozenTeacherMixin`: absent from ``state_dict()``,
+    ``parameters()`` and DDP, in eval mode, run under ``no_grad``.
     """
 
-    def __init__(self, student: dict, teacher: Optional[dict] = None,
-                 taps: Sequence[Sequence[str]] = (), nst_loss: Optional[dict] = None,
-                 kd_loss: Optional[dict] = None, channels_last: bool = False,
-                 data_preprocessor: Optional[dict] = None, init_cfg: Optional[dict] = None) -> None:
+    def __init__(self, student: dict, teacher: Optional[dict] = None, distill: Optional[dict] = None,
+                 channels_last: bool = False, data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None, **renamed) -> None:
+        refuse_renamed("ClassifierDistiller", renamed, RENAMED)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        settings = distill_settings("ClassifierDistiller", distill, extra_keys=("kd_loss",))
+        taps, kd_loss = settings["taps"] or (), settings.get("kd_loss")
+        self.distill_cfg = settings
         self.student = build_resnet(student["arch"], student["num_classes"])
         self.student_arch = student["arch"]
         self.channels_last = channels_last
         self.teacher_cfg = dict(teacher) if teacher else None
-        self._set_teacher(self._build_teacher(teacher) if teacher else None)
+        self.set_teacher(self._build_teacher(teacher) if teacher else None)
         if (taps or kd_loss) and self.teacher is None:
-            raise NSTDetError("taps and kd_loss need a teacher; set model.teacher=dict(arch=..., checkpoint=...)")
+            raise NSTDetError("distill.taps and distill.kd_loss need a teacher; "
+                              "set model.teacher=dict(arch=..., num_classes=..., checkpoint=...)")
         if teacher and not taps and not kd_loss:
-            raise NSTDetError("a teacher is configured but neither taps (NST) nor kd_loss uses it")
+            raise NSTDetError("a teacher is configured but neither distill.taps (NST) nor distill.kd_loss uses it")
         self.tap_pairs = [(TapSpec.parse(s), TapSpec.parse(t)) for s, t in taps]
         self.student_taps = FeatureTaps(self.student, [s for s, _ in self.tap_pairs]) if taps else None
         self.teacher_taps = FeatureTaps(self.teacher, [t for _, t in self.tap_pairs], detach=True) if taps else None
-        self.nst_loss = MODELS.build(nst_loss or dict(type="NSTLoss", kernel="poly", loss_weight=50.0)) if taps else None
+        if taps and not settings["loss"]:
+            raise NSTDetError("distill.taps are set but distill.loss is None; set a loss or remove the taps")
+        self.distill_loss = MODELS.build(settings["loss"]) if taps else None
         self.kd_loss = MODELS.build(kd_loss) if kd_loss else None
+        self.warmup_iters = settings["warmup_iters"]
+        self._calls = 0  # loss() calls: the iteration when no runner publishes one
         if channels_last:
             self.student.to(memory_format=torch.channels_last)
 
     def _build_teacher(self, cfg: dict) -> nn.Module:
+        unknown = sorted(set(cfg) - {"arch", "num_classes", "checkpoint"})
+        if unknown:
+            raise NSTDetError(f"model.teacher: unknown key(s) {unknown}; known: arch, num_classes, checkpoint")
         if not cfg.get("num_classes"):
             raise NSTDetError("model.teacher needs num_classes (the classifier head of its checkpoint)")
         model = build_resnet(cfg["arch"], cfg["num_classes"])
         if not cfg.get("checkpoint"):
             raise NSTDetError("model.teacher.checkpoint is not set: a teacher must be loaded from a file")
         load_resnet_weights(model, cfg["checkpoint"], cfg["arch"])
-        model.requires_grad_(False)
-        model.eval()
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
         return model
-
-    def _set_teacher(self, teacher: Optional[nn.Module]) -> None:
-        # object.__setattr__ bypasses nn.Module registration (as mmdet's kd_one_stage does)
-        object.__setattr__(self, "teacher", teacher)
-
-    # keep the unregistered teacher on the student's device and in eval mode
-    def _apply(self, fn, recurse: bool = True):
-        if self.teacher is not None:
-            self.teacher._apply(fn, recurse)
-        return super()._apply(fn, recurse)
-
-    def train(self, mode: bool = True) -> "ClassifierDistiller":
-        super().train(mode)
-        if self.teacher is not None:
-            self.teacher.eval()
-        return self
 
     def _prepare(self, inputs: Tensor) -> Tensor:
         return inputs.contiguous(memory_format=torch.channels_last) if self.channels_last else inputs
@@ -229,27 +157,31 @@ class ClassifierDistiller(BaseModel):
         scores = logits.detach().float().softmax(1)
         return [dict(scores=s, gt_label=None if labels is None else labels[i]) for i, s in enumerate(scores)]
 
-    @torch.no_grad()
     def teacher_predict(self, inputs: Tensor, labels: Optional[Tensor] = None) -> list[dict]:
         """Teacher predictions in the ``"predict"`` format (for its one-off accuracy)."""
-        return self.predictions(self.teacher(self._prepare(inputs)), labels)
+        return self.predictions(self.run_teacher(lambda teacher: teacher(self._prepare(inputs))), labels)
+
+    @staticmethod
+    def _tapped(network: nn.Module, taps: Optional[FeatureTaps], inputs: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """``(logits, tapped features)`` of one forward of ``network``."""
+        with taps or nullcontext():
+            return network(inputs), taps.pop_all() if taps else []
 
     def loss(self, inputs: Tensor, labels: Tensor) -> dict[str, Tensor]:
-        teacher_logits, teacher_features, student_features = None, [], []
+        teacher_logits, teacher_features = None, []
         if self.teacher is not None:
-            with torch.no_grad(), self.teacher_taps or nullcontext():
-                teacher_logits = self.teacher(inputs)
-                if self.teacher_taps:
-                    teacher_features = self.teacher_taps.pop_all()
-        with self.student_taps or nullcontext():
-            logits = self.student(inputs)
-            if self.student_taps:
-                student_features = self.student_taps.pop_all()
+            teacher_logits, teacher_features = self.run_teacher(lambda teacher: self._tapped(teacher, self.teacher_taps,
+                                                                                             inputs))
+        logits, student_features = self._tapped(self.student, self.student_taps, inputs)
         losses = {"loss_cls": F.cross_entropy(logits.float(), labels)}
         for (s_tap, _), s_feat, t_feat in zip(self.tap_pairs, student_features, teacher_features):
-            losses[tap_loss_name(s_tap)] = self.nst_loss(s_feat, t_feat)
+            losses[tap_loss_name(s_tap)] = self.distill_loss(s_feat, t_feat)
         if self.kd_loss is not None:
             losses["loss_kd"] = self.kd_loss(logits, teacher_logits)
+        if self.warmup_iters:  # (no counter otherwise: a changing attribute would make torch.compile retrace)
+            factor = warmup_factor(self.warmup_iters, self._calls)
+            losses.update({k: v * factor for k, v in losses.items() if k != "loss_cls"})
+            self._calls += 1
         return losses
 
     def backbone_state_dict(self) -> dict[str, Tensor]:

@@ -3,18 +3,13 @@
 * :func:`read_checkpoint` reads any checkpoint a user holds without ever executing pickled code:
   ``torch.load(weights_only=True)`` first; if that refuses, the restricted unpickler of
   :mod:`nst_det.utils.safe_unpickle` (tensors, containers, numpy values from an allow-list; every
-  other object skipped, hostile globals refused). Registered as mmengine's loader for local files,
-  so ``load_from``, ``--resume`` and ``Pretrained`` backbone files take the same path.
+  other object skipped, hostile globals refused). :mod:`nst_det.engine` registers
+  :func:`load_from_local` as mmengine's loader for local files, so ``load_from``, ``--resume`` and
+  ``Pretrained`` backbone files take the same path.
 * :func:`atomic_save` writes to a temporary file beside the target, fsyncs and renames it into
   place, so a killed run never leaves a half-written file under the final name.
-* mmengine 0.10.7 pickles its ``MessageHub`` (``HistoryBuffer`` objects with bound methods) into
-  resume checkpoints, which ``weights_only`` loading rightly refuses. :class:`PlainCheckpointHook`
-  rewrites them as plain tensors/lists before saving and rebuilds them after loading, so resume,
-  ``load_from`` and stock mmdet tools read our checkpoints without switching the safe loader off.
-* :class:`AtomicLocalBackend` (mmengine file backend ``'atomic_local'``) makes mmengine's own
-  checkpoint writes (``CheckpointHook``: ``epoch_N.pth`` and ``last_checkpoint``) atomic. A write
-  that fails (disk full, quota, file size limit) removes its temporary file and stops the run with
-  one line naming the file and the last complete checkpoint.
+* :func:`to_plain` / :func:`from_plain` turn mmengine's ``MessageHub`` objects into plain data and
+  back (``nst_det.engine.hooks.PlainCheckpointHook`` applies them to every checkpoint).
 * :func:`checkpoint_bytes` and :func:`check_free_space` let a run refuse to start in a work dir
   that cannot hold one checkpoint.
 """
@@ -32,12 +27,8 @@ from typing import Any, Iterable, Union
 
 import numpy as np
 import torch
-from mmengine.fileio import LocalBackend, register_backend
-from mmengine.hooks import Hook
 from mmengine.logging import HistoryBuffer, print_log
-from mmengine.runner.checkpoint import CheckpointLoader
 
-from nst_det.registry import HOOKS
 from nst_det.utils import safe_unpickle
 from nst_det.utils.errors import NSTDetError
 
@@ -202,9 +193,6 @@ def load_from_local(filename: str, map_location: Any = None) -> Any:
     return checkpoint
 
 
-# mmengine logs the loader as f"{name[10:]} backend": keep mmengine's own name for local files
-CheckpointLoader.register_scheme(prefixes="", loader=load_from_local, force=True)
-
 
 # ----------------------------------------------------------------------------- plain data
 def to_plain(obj: Any, where: str = "checkpoint", tag_arrays: bool = True) -> Any:
@@ -257,32 +245,6 @@ def from_plain(obj: Any) -> Any:
     if isinstance(obj, tuple):
         return tuple(from_plain(v) for v in obj)
     return obj
-
-
-@HOOKS.register_module()
-class PlainCheckpointHook(Hook):
-    """Save mmengine checkpoints as plain data and restore them on load (resume, ``load_from``).
-
-    Runs last among the ``before_save_checkpoint`` hooks so it also converts what other hooks add.
-    """
-
-    priority = "VERY_LOW"
-
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        for key in list(checkpoint):
-            if key != "state_dict":
-                checkpoint[key] = to_plain(checkpoint[key], key)
-
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        for key in list(checkpoint):
-            if key != "state_dict":
-                checkpoint[key] = from_plain(checkpoint[key])
-        hub, meta = checkpoint.get("message_hub"), checkpoint.get("meta") or {}
-        if runner.cfg.get("resume") and isinstance(hub, dict) and not hub.get("log_scalars") and meta.get("iter"):
-            # a stock mmengine checkpoint: read_checkpoint skipped its HistoryBuffer objects
-            runner.logger.info(f"resuming at iteration {meta['iter']} with the weights, optimizer and schedulers "
-                               "of the checkpoint; its message hub history (values logged before) is not restored: "
-                               "the file stores it as mmengine objects, which are not read")
 
 
 # ----------------------------------------------------------------------------- conversion
@@ -345,20 +307,3 @@ def convert_checkpoint(src: PathLike, dst: PathLike, student_only: bool = False)
         raise NSTDetError(f"{dst} was written but does not load with weights_only=True ({_first_line(exc)})") from None
     notes.append(f"wrote {dst}: {len(state_dict)} tensors; torch.load(weights_only=True) reads it")
     return notes
-
-
-class AtomicLocalBackend(LocalBackend):
-    """mmengine's local file backend with atomic ``put``/``put_text`` (temporary file + rename)."""
-
-    def put(self, obj: bytes, filepath: PathLike) -> None:
-        try:
-            atomic_write_bytes(obj, filepath)
-        except NSTDetError as exc:
-            kept = last_complete_checkpoint(Path(filepath).parent)
-            raise NSTDetError(f"{exc}. Training stopped; last complete checkpoint: {kept}") from None
-
-    def put_text(self, obj: str, filepath: PathLike, encoding: str = "utf-8") -> None:
-        atomic_write_bytes(obj.encode(encoding), filepath)
-
-
-register_backend("atomic_local", AtomicLocalBackend, force=True)

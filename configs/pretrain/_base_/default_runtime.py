@@ -1,6 +1,6 @@
 # Runtime shared by the ImageNet-stage configs (mmengine Runner).
 default_scope = 'mmdet'
-custom_imports = dict(imports=['nst_det'], allow_failed_imports=False)
+custom_imports = dict(imports=['nst_det.register_all'], allow_failed_imports=False)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

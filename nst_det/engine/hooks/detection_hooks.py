@@ -1,13 +1,13 @@
-"""Hooks of the detection stage."""
+"""Hooks of the detection stage: the backbone file checked before training, adapters kept out of the student."""
 from __future__ import annotations
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from nst_det.det.distiller import ADAPTERS
 from nst_det.det.weights import check_backbone_file
-from nst_det.hooks import is_training_run
+from nst_det.engine.hooks.training_guards import is_training_run
 from nst_det.registry import HOOKS
+from nst_det.utils.weights import unwrap_model
 
 
 @HOOKS.register_module()
@@ -26,7 +26,7 @@ class BackboneCheckHook(Hook):
     def before_run(self, runner) -> None:
         if not is_training_run(runner):
             return
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap_model(runner.model)
         backbone = getattr(model, "backbone", None)
         if backbone is not None:
             path = check_backbone_file(backbone)
@@ -57,6 +57,6 @@ class DistillStateHook(Hook):
         moved = checkpoint.pop(self.key, None)
         if not moved:
             return
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap_model(runner.model)
         wanted = set(model.state_dict())
         checkpoint["state_dict"].update({k: v for k, v in moved.items() if k in wanted})

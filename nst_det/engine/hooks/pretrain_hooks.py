@@ -6,15 +6,12 @@ from typing import Optional
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from nst_det.pretrain.export import export_backbone, save_with_sidecar
 from nst_det.pretrain.metrics import TopKAccuracy
 from nst_det.registry import HOOKS
-
-
-def unwrap(model):
-    return model.module if is_model_wrapper(model) else model
+from nst_det.sidecar import run_record, setup_record
+from nst_det.utils.weights import unwrap_model
 
 
 @HOOKS.register_module()
@@ -27,7 +24,7 @@ class TeacherAccuracyHook(Hook):
         self.topk = topk
 
     def before_train(self, runner) -> None:
-        model = unwrap(runner.model)
+        model = unwrap_model(runner.model)
         if getattr(model, "teacher", None) is None or runner.val_loop is None:
             return
         metric = TopKAccuracy(topk=self.topk, prefix="teacher")
@@ -61,22 +58,12 @@ class ExportBackboneHook(Hook):
         self.last_metrics = dict(metrics or {})
 
     def record(self, runner) -> dict:
-        """What the export sidecar says about the run (also stored in checkpoints' ``meta``)."""
-        model = unwrap(runner.model)
-        teacher = model.teacher_cfg or {}
-        return dict(
-            arch=model.student_arch,
-            num_classes=model.student.fc.out_features,
-            teacher=dict(arch=teacher.get("arch"), checkpoint=teacher.get("checkpoint")) if teacher else None,
-            taps=[[str(s), str(t)] for s, t in model.tap_pairs],
-            nst=dict(kernel=model.nst_loss.kernel, loss_weight=model.nst_loss.loss_weight) if model.nst_loss else None,
-            kd=dict(temperature=model.kd_loss.temperature, loss_weight=model.kd_loss.loss_weight)
-            if model.kd_loss else None,
-            epochs=runner.epoch,
-            iters=runner.iter,
-            val=self.last_metrics,
-            teacher_val=runner.message_hub.get_info("teacher_accuracy"),
-        )
+        """What the export sidecar says about the run (also stored in checkpoints' ``meta``; :mod:`nst_det.sidecar`)."""
+        model = unwrap_model(runner.model)
+        setup = setup_record(dict(student=dict(arch=model.student_arch), teacher=model.teacher_cfg,
+                                  distill=model.distill_cfg), num_classes=model.student.fc.out_features)
+        return run_record(setup, epochs=runner.epoch, iters=runner.iter, val=self.last_metrics,
+                          teacher_val=runner.message_hub.get_info("teacher_accuracy"))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint.setdefault("meta", {})["nst_det"] = self.record(runner)
@@ -84,7 +71,7 @@ class ExportBackboneHook(Hook):
     def after_train(self, runner) -> None:
         if not is_main_process():
             return
-        model = unwrap(runner.model)
+        model = unwrap_model(runner.model)
         out = Path(runner.work_dir) / (self.filename or f"backbone_{model.student_arch}.pth")
         record = self.record(runner)
         export_backbone(model.backbone_state_dict(), out, record)

@@ -1,4 +1,4 @@
-"""Training hooks shared by both stages."""
+"""Hooks that guard a training run (both stages): a full work dir before it starts, a diverged loss during it."""
 from __future__ import annotations
 
 import math
@@ -10,6 +10,7 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 from nst_det.registry import HOOKS
 from nst_det.utils.checkpoint import check_free_space, checkpoint_bytes, last_complete_checkpoint
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.weights import unwrap_model
 
 
 def is_training_run(runner) -> bool:
@@ -63,7 +64,7 @@ class FreeSpaceHook(Hook):
         wrapper = runner.optim_wrapper
         wrappers = wrapper.values() if isinstance(wrapper, OptimWrapperDict) else [wrapper]
         optimizers = [w.optimizer for w in wrappers]
-        model = getattr(runner.model, "module", runner.model)
+        model = unwrap_model(runner.model)
         weights, state = checkpoint_bytes(model, optimizers)
         needed = int((weights + state) * self.margin) + self.reserve_mib * 2**20
         check_free_space(runner.work_dir, needed, what=f"one checkpoint of this run (weights {weights / 2**20:.0f} MiB"

@@ -1,0 +1,9 @@
+"""Training hooks (registered in mmdet's ``HOOKS``)."""
+from .detection_hooks import BackboneCheckHook, DistillStateHook
+from .iteration_seed_hook import IterationSeedHook
+from .plain_checkpoint_hook import PlainCheckpointHook
+from .pretrain_hooks import ExportBackboneHook, TeacherAccuracyHook
+from .training_guards import FreeSpaceHook, NonFiniteLossHook, is_training_run
+
+__all__ = ["BackboneCheckHook", "DistillStateHook", "ExportBackboneHook", "FreeSpaceHook", "IterationSeedHook",
+           "NonFiniteLossHook", "PlainCheckpointHook", "TeacherAccuracyHook", "is_training_run"]

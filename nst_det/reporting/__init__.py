@@ -1,0 +1,18 @@
+"""A/B reports over training work dirs: read mmengine's scalars (:mod:`.logs`), summarise and tabulate
+(:mod:`.tables`), plot (:mod:`.plots`).
+
+    runs = [load_run("work_dirs/demo_baseline_r18"), load_run("work_dirs/demo_nst_r50_r18")]
+    rows = summarize(runs, metric="accuracy/top1")
+    print(format_table(rows, "accuracy/top1", markdown=True))
+    plot_runs(runs, "accuracy/top1", "curves.png")
+"""
+from .logs import (SCALARS_GLOB, Run, Segment, chain_segments, find_scalars, find_sidecar, is_train_record, load_run,
+                   read_scalars, setup_from_config)
+from .plots import plot_runs
+from .tables import (CONFIG_MARK, DASH, INFERRED_MARK, Summary, format_table, mean_std, method_of, nst_of, seed_table,
+                     select_step, summarize, table_columns)
+
+__all__ = ["SCALARS_GLOB", "Run", "Segment", "chain_segments", "find_scalars", "find_sidecar", "is_train_record",
+           "load_run", "read_scalars", "setup_from_config", "plot_runs", "CONFIG_MARK", "DASH", "INFERRED_MARK",
+           "Summary", "format_table", "mean_std", "method_of", "nst_of", "seed_table", "select_step", "summarize",
+           "table_columns"]

@@ -1,0 +1,159 @@
+"""One checked-loading path: read a state dict from any supported file, check it against a module.
+
+* :func:`read_state_dict` reads a ``{name: tensor}`` dict from a file through the one safe reader
+  (:func:`~nst_det.utils.checkpoint.read_checkpoint`): a bare state dict, an mmengine/mmdet
+  checkpoint (``{'state_dict': ...}``) or a ``{'model': ...}`` file; a DDP ``module.`` prefix is
+  removed, and ``prefix`` (``'backbone.'``, ``'student.'``) selects and strips a part.
+* :func:`read_resnet_state_dict` adds format detection for classifiers (torchvision, mmpretrain/mmcls,
+  nst_det training checkpoints, DDP) and maps them to torchvision's key layout.
+* :func:`key_differences` / :func:`check_state_dict` compare keys and shapes with one tolerance
+  everywhere: a missing ``num_batches_tracked`` is filled in by BatchNorm itself (files saved before
+  PyTorch 0.4.1 lack it); any other missing, mis-shaped or (unless allowed) unexpected key is an error
+  naming the file. :func:`load_checked` checks, then loads.
+* :func:`unwrap_model`: the module inside a DDP/mmengine model wrapper.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, Iterable, Mapping, Optional, Union
+
+from torch import Tensor, nn
+
+from nst_det.utils.checkpoint import read_checkpoint
+from nst_det.utils.errors import NSTDetError
+
+PathLike = Union[str, os.PathLike]
+DDP_PREFIX = "module."
+OPTIONAL_KEYS = ("num_batches_tracked",)  # BatchNorm fills a missing counter itself
+_SHOW_KEYS = 8  # keys listed in a message before "... and N more"
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """``model.module`` for a DDP / mmengine model wrapper, else ``model``."""
+    from mmengine.model import is_model_wrapper
+
+    return model.module if is_model_wrapper(model) else model
+
+
+def strip_prefix(state_dict: Mapping[str, Tensor], prefix: str) -> dict[str, Tensor]:
+    """The keys starting with ``prefix``, without it."""
+    return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+
+
+def state_dict_of(checkpoint: object, what: str, path: PathLike) -> dict[str, Tensor]:
+    """The ``{name: tensor}`` dict a read checkpoint holds (itself, or under ``state_dict`` / ``model``)."""
+    if isinstance(checkpoint, dict):
+        for key in ("state_dict", "model"):
+            if isinstance(checkpoint.get(key), dict):
+                checkpoint = checkpoint[key]
+                break
+    if not isinstance(checkpoint, dict) or not checkpoint or not all(isinstance(v, Tensor) for v in checkpoint.values()):
+        raise NSTDetError(f"{what} {path} is not a state dict ({{name: tensor}}) nor a checkpoint "
+                          "holding one under 'state_dict'")
+    return {k[len(DDP_PREFIX):] if k.startswith(DDP_PREFIX) else k: v for k, v in checkpoint.items()}
+
+
+def read_state_dict(path: PathLike, what: str = "checkpoint", prefix: str = "") -> dict[str, Tensor]:
+    """Read a state dict from any supported file (never runs pickled code).
+
+    Args:
+        path: the file.
+        what: what the file is meant to be, for messages ("teacher checkpoint", ...).
+        prefix: keep only keys starting with ``prefix`` and strip it (``'backbone.'`` selects the
+            backbone of a whole-detector checkpoint, as ``Pretrained(prefix=...)`` does).
+    """
+    state_dict = state_dict_of(read_checkpoint(path, what=what), what, path)
+    if prefix:
+        state_dict = strip_prefix(state_dict, prefix)
+        if not state_dict:
+            raise NSTDetError(f"{what} {path} has no keys starting with {prefix!r}")
+    return state_dict
+
+
+def _from_mmpretrain(sd: dict) -> dict:
+    return {**strip_prefix(sd, "backbone."), **{"fc." + k: v for k, v in strip_prefix(sd, "head.fc.").items()}}
+
+
+# Classifier checkpoint formats: (does this state dict look like it?, map its keys to torchvision's)
+RESNET_FORMATS: dict[str, tuple[Callable[[dict], bool], Callable[[dict], dict]]] = {
+    # ours: a ClassifierDistiller training checkpoint (student.*)
+    "nst_det": (lambda sd: any(k.startswith("student.") for k in sd), lambda sd: strip_prefix(sd, "student.")),
+    # mmpretrain / mmcls ImageClassifier: backbone.* + head.fc.*
+    "mmpretrain": (lambda sd: any(k.startswith("backbone.") for k in sd), _from_mmpretrain),
+    # torchvision resnetXX().state_dict() (also saved from DDP), or one of our backbone exports
+    "torchvision": (lambda sd: "conv1.weight" in sd, dict),
+}
+
+
+def read_resnet_state_dict(path: PathLike, what: str = "teacher checkpoint") -> tuple[dict[str, Tensor], str]:
+    """A ResNet state dict in torchvision key layout from any supported classifier checkpoint.
+
+    Returns:
+        ``(state_dict, format name)``.
+    """
+    state_dict = read_state_dict(path, what)
+    for name, (matches, convert) in RESNET_FORMATS.items():
+        if matches(state_dict):
+            return convert(state_dict), name
+    raise NSTDetError(f"{what} {path}: unrecognised key layout (first keys: {sorted(state_dict)[:5]}); expected a "
+                      "torchvision ResNet state dict, an mmpretrain/mmcls checkpoint or an nst_det checkpoint")
+
+
+def key_differences(expected: Mapping[str, Tensor], state_dict: Mapping[str, Tensor],
+                    optional: Iterable[str] = ()) -> tuple[list[str], list[str], list[str]]:
+    """``(missing, unexpected, mis-shaped)`` keys of ``state_dict`` against ``expected``.
+
+    Missing keys ending in :data:`OPTIONAL_KEYS`, or starting with one of ``optional``, are not reported.
+    """
+    optional = tuple(optional)
+    missing = [k for k in expected if k not in state_dict and not k.endswith(OPTIONAL_KEYS)
+               and not (optional and k.startswith(optional))]
+    unexpected = [k for k in state_dict if k not in expected]
+    mismatched = [f"{k} (file {tuple(state_dict[k].shape)}, model {tuple(v.shape)})"
+                  for k, v in expected.items() if k in state_dict and state_dict[k].shape != v.shape]
+    return missing, unexpected, mismatched
+
+
+def _listing(keys: list[str]) -> str:
+    shown = ", ".join(repr(k) for k in keys[:_SHOW_KEYS])
+    return shown + (f" ... and {len(keys) - _SHOW_KEYS} more" if len(keys) > _SHOW_KEYS else "")
+
+
+def check_state_dict(module: nn.Module, state_dict: Mapping[str, Tensor], what: str, path: PathLike,
+                     allow_unexpected: bool = False, optional: Iterable[str] = (), name: Optional[str] = None,
+                     hint: str = "") -> None:
+    """Raise unless ``state_dict`` has every key of ``module.state_dict()`` with the same shape.
+
+    Args:
+        module: the module the weights are for.
+        state_dict: the file's weights, keys relative to ``module``.
+        what, path: for the message ("backbone file", "/x/backbone_resnet18.pth").
+        allow_unexpected: tolerate extra keys (a classifier's ``fc.*`` in a backbone file).
+        optional: key prefixes that may be missing (a backbone export has no ``fc.``).
+        name: what the module is, for the message (default its class name).
+        hint: appended to the message ("Is it a checkpoint of another architecture?").
+
+    Raises:
+        NSTDetError: one line listing missing keys, shape mismatches and (if not allowed) unexpected keys.
+    """
+    expected = module.state_dict()
+    missing, unexpected, mismatched = key_differences(expected, state_dict, optional)
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} of {len(expected)} keys missing: {_listing(missing)}")
+    if mismatched:
+        problems.append(f"{len(mismatched)} shape mismatches: {_listing(mismatched)}")
+    if unexpected and not allow_unexpected:
+        problems.append(f"{len(unexpected)} unexpected keys: {_listing(unexpected)}")
+    if problems:
+        raise NSTDetError(f"{what} {path} does not fit the {name or type(module).__name__} it is loaded into: "
+                          + "; ".join(problems) + (f". {hint}" if hint else ""))
+
+
+def load_checked(module: nn.Module, state_dict: Mapping[str, Tensor], what: str, path: PathLike,
+                 allow_unexpected: bool = False, optional: Iterable[str] = (), name: Optional[str] = None,
+                 hint: str = "") -> None:
+    """:func:`check_state_dict`, then ``module.load_state_dict`` (strict unless something may differ)."""
+    optional = tuple(optional)
+    check_state_dict(module, state_dict, what, path, allow_unexpected, optional, name, hint)
+    module.load_state_dict(dict(state_dict), strict=not (allow_unexpected or optional))
