@@ -61,8 +61,9 @@ def test_the_imagenet_distillation_step_reads_nothing_back(tmp_path):
     torch.save(torchvision.models.resnet34(num_classes=4).state_dict(), tmp_path / "teacher.pth")
     model = MODELS.build(dict(type="ClassifierDistiller", student=dict(arch="resnet18", num_classes=4),
                               teacher=dict(arch="resnet34", num_classes=4, checkpoint=str(tmp_path / "teacher.pth")),
-                              taps=[("layer4.1.relu:input", "layer4.2.relu:input"), ("layer3", "layer3")],
-                              nst_loss=dict(type="NSTLoss", loss_weight=50.0), kd_loss=dict(type="KDLoss"))).train()
+                              distill=dict(taps=[("layer4.1.relu:input", "layer4.2.relu:input"), ("layer3", "layer3")],
+                                           loss=dict(type="NSTLoss", loss_weight=50.0),
+                                           kd_loss=dict(type="KDLoss")))).train()
     inputs, labels = torch.randn(2, 3, 64, 64), torch.tensor([0, 3])
     with host_reads() as seen:
         losses = model(inputs, labels, mode="loss")

@@ -19,11 +19,12 @@ from typing import Optional
 
 from mmengine.config import DictAction
 
-import nst_det  # noqa: F401  (registers the distiller, datasets, metrics; the safe checkpoint reader)
-from nst_det.det.weights import check_covers, load_weights, resolve_checkpoint
+import nst_det.register_all  # noqa: F401  (the distiller, datasets, metrics; the safe checkpoint reader)
+from nst_det.det.weights import resolve_checkpoint
 from nst_det.pretrain.data import IMAGE_EXTENSIONS
 from nst_det.utils.cli import read_config, run_cli
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.weights import load_checked, read_state_dict
 
 
 def collect_images(inputs: list[str]) -> list[Path]:
@@ -69,9 +70,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     checkpoint = resolve_checkpoint(args.checkpoint)
     inferencer = DetInferencer(model=cfg, weights=str(checkpoint), device=args.device, show_progress=False)
     # DetInferencer loads non-strictly (missing weights stay random): check every key, then load strictly
-    state_dict = load_weights(checkpoint, what="checkpoint")
-    check_covers(inferencer.model, state_dict, "checkpoint", checkpoint, allow_unexpected=False)
-    inferencer.model.load_state_dict(state_dict, strict=True)
+    load_checked(inferencer.model, read_state_dict(checkpoint, what="checkpoint"), "checkpoint", checkpoint)
 
     out = Path(args.out_dir)
     results = inferencer([str(p) for p in images], out_dir=str(out), pred_score_thr=args.score_thr, no_save_pred=False)
