@@ -58,8 +58,13 @@ def test_the_default_demo_is_the_short_one_and_full_the_long_one(tmp_path):
     assert students(default) == ["teacher_r34", "baseline_r18", "nst_r18"]
     assert students(full) == ["teacher_r34", "baseline_r18", "kd_r18", "nst_r18", "kd_nst_r18"]
     det_train = next(s for s in default if s.name == "det_baseline")
-    assert option(det_train, "train_cfg.max_epochs") == "3" and det_train.done.name == "epoch_3.pth"
-    assert option(det_train, "param_scheduler.1.milestones") == "[3]" and option(det_train, "param_scheduler.0.end") == "20"
+    assert option(det_train, "train_cfg.max_epochs") == "4" and det_train.done.name == "epoch_4.pth"
+    assert option(det_train, "param_scheduler.1.milestones") == "[4]" and option(det_train, "param_scheduler.0.end") == "20"
+    det_teacher = next(s for s in default if s.name == "det_teacher_r34")  # the teacher detector: its full schedule
+    assert option(det_teacher, "train_cfg.max_epochs") is None and det_teacher.done.name == "epoch_8.pth"
+    for step in (det_train, det_teacher):  # every detector at the same, smaller size
+        assert [option(step, f"{loader}.dataset.pipeline.{i}.scale") for loader, i in
+                (("train_dataloader", 2), ("val_dataloader", 1), ("test_dataloader", 1))] == ["(192,144)"] * 3
     assert option(next(s for s in full if s.name == "det_baseline"), "train_cfg.max_epochs") is None  # the config's 8
     teacher = next(s for s in default if s.name == "teacher_r34")
     assert option(teacher, "train_cfg.max_epochs") is None  # the teacher keeps its 12 epochs: the better network

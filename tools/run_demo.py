@@ -72,6 +72,12 @@ DET_ROWS = (
 )
 
 
+def _det_scale(width: int, height: int) -> tuple[str, ...]:
+    """``--cfg-options`` resizing every detection pipeline to ``(width, height)`` (demo configs' Resize steps)."""
+    return tuple(f"{loader}.dataset.pipeline.{index}.scale=({width},{height})"
+                 for loader, index in (("train_dataloader", 2), ("val_dataloader", 1), ("test_dataloader", 1)))
+
+
 def _det_epochs(epochs: int, warmup_iters: int) -> tuple[str, ...]:
     """``--cfg-options`` for a short detection schedule: linear warm-up, then the full lr to the end
     (``configs/_base_/det_demo_voc.py``: LinearLR, then MultiStepLR, validation and checkpoint at the end)."""
@@ -90,18 +96,25 @@ class Profile:
     students: tuple[str, ...]          # names in STUDENTS
     data: tuple[str, ...] = ()         # extra tools/make_demo_data.py flags
     pretrain: tuple[str, ...] = ()     # extra --cfg-options of every ImageNet-stage run
-    det: tuple[str, ...] = ()          # extra --cfg-options of every detector
+    det: tuple[str, ...] = ()          # extra --cfg-options of every student detector
     det_epochs: int = 8
+    det_teacher: tuple[str, ...] = ()  # extra --cfg-options of the teacher detector
+    det_teacher_epochs: int = 8
     crop: tuple[int, int] = (64, 72)   # ImageNet-stage crop and validation resize (selectivity maps)
     scale: float = 1.0                 # step costs relative to the default's (for the ETA)
 
 
 FULL = Profile(students=("baseline_r18", "kd_r18", "nst_r18", "kd_nst_r18"), scale=2.5)
-# About 20 minutes on 2 cores: 600 instead of 1000 ImageNet-stage images (the teacher keeps its 12
-# epochs, so it stays the better network), two students, and detectors trained 3 epochs instead of 8
-# (20 warm-up iterations, no lr drop) on the same data, model and image size.
+# Under 20 minutes on 2 cores: 600 instead of 1000 ImageNet-stage images (the teacher keeps its 12
+# epochs, so it stays the better network), two students; every detector at 192x144 instead of 256x192,
+# the teacher detector on its full 8-epoch schedule, the student detectors 4 epochs (20 warm-up
+# iterations, no lr drop).
 DEFAULT = Profile(students=("baseline_r18", "nst_r18"), data=("--train-per-class", "120"),
-                  det=_det_epochs(3, warmup_iters=20), det_epochs=3)
+                  det=(*_det_scale(192, 144), *_det_epochs(4, warmup_iters=20)), det_epochs=4,
+                  det_teacher=_det_scale(192, 144))
+TINY_DET = ("train_cfg.max_epochs=1", "default_hooks.checkpoint.interval=1", "train_dataloader.batch_size=2",
+            *[f"{loader}.{option}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")
+              for option in WORKERS_OFF])
 TINY = Profile(
     students=("baseline_r18", "nst_r18"),
     data=("--train-per-class", "4", "--val-per-class", "2", "--image-size", "40", "--num-trainval", "4",
@@ -110,10 +123,7 @@ TINY = Profile(
               "train_dataloader.batch_size=4", "train_dataloader.dataset.crop_size=32",
               "val_dataloader.dataset.crop_size=32", "val_dataloader.dataset.resize_size=36",
               *[f"{loader}.{option}" for loader in ("train_dataloader", "val_dataloader") for option in WORKERS_OFF]),
-    det=("train_cfg.max_epochs=1", "default_hooks.checkpoint.interval=1", "train_dataloader.batch_size=2",
-         *[f"{loader}.{option}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")
-           for option in WORKERS_OFF]),
-    det_epochs=1, crop=(32, 36), scale=0.1)
+    det=TINY_DET, det_epochs=1, det_teacher=TINY_DET, det_teacher_epochs=1, crop=(32, 36), scale=0.1)
 
 
 def _json(path: Path) -> dict:
@@ -143,11 +153,13 @@ def pretrain_step(student: Student, description: str, config: str, work: Path, d
                 done=out / f"backbone_{arch}.json", headline=top1_of(out, arch), cost=cost * profile.scale)
 
 
-def det_steps(name: str, description: str, config: str, out: Path, data: Path, backbone: Path, profile: Profile,
-              cost: float, teacher: Optional[Path] = None, seed: Optional[int] = None,
-              show_dir: Optional[Path] = None) -> list[Step]:
-    """Train one demo detector into ``out``, then test its final checkpoint (VOC mAP and COCO AP)."""
-    options = [f"data_root={data}/VOCdevkit/", f"backbone_checkpoint={backbone}", *profile.det]
+def det_steps(name: str, description: str, config: str, out: Path, data: Path, backbone: Path,
+              schedule: tuple[tuple[str, ...], int], cost: float, teacher: Optional[Path] = None,
+              seed: Optional[int] = None, show_dir: Optional[Path] = None) -> list[Step]:
+    """Train one demo detector into ``out`` (``schedule``: its ``--cfg-options`` and epochs), then test its
+    final checkpoint (VOC mAP and COCO AP)."""
+    extra, epochs = schedule
+    options = [f"data_root={data}/VOCdevkit/", f"backbone_checkpoint={backbone}", *extra]
     if teacher is not None:
         options.append(f"teacher_checkpoint={teacher}")
     if seed is not None:
@@ -158,28 +170,28 @@ def det_steps(name: str, description: str, config: str, out: Path, data: Path, b
         test += ["--show-dir", str(show_dir)]
     return [Step(name, description, [sys.executable, "tools/train_det.py", f"{DET}/{config}", "--work-dir",
                                      str(out), "--cfg-options", *options],
-                 done=out / f"epoch_{profile.det_epochs}.pth", cost=cost * profile.scale),
+                 done=out / f"epoch_{epochs}.pth", cost=cost),
             Step(f"test {name}", "  test it (VOC mAP, COCO AP)", test, done=out / "test" / "test_metrics.json",
-                 headline=test_metrics_of(out), cost=20)]
+                 headline=test_metrics_of(out), cost=10)]
 
 
 def data_step(data: Path, profile: Profile) -> Step:
     return Step("demo data", "demo data: ImageNet, VOC and COCO layouts",
                 [sys.executable, "tools/make_demo_data.py", "--out", str(data), *profile.data],
-                done=data / "coco" / "annotations" / "instances_val.json", cost=15)
+                done=data / "coco" / "annotations" / "instances_val.json", cost=5)
 
 
 def teacher_steps(work: Path, data: Path, profile: Profile) -> list[Step]:
     """The ImageNet-stage teacher."""
     teacher = Student("teacher_r34", "demo_teacher_r34.py", "teacher", False)
     return [pretrain_step(teacher, "teacher ResNet-34 (CE)", teacher.config, work, data, "resnet34",
-                          profile, 250)]
+                          profile, 100)]
 
 
 def teacher_det_steps(work: Path, data: Path, profile: Profile, show_dir: Optional[Path] = None) -> list[Step]:
     return det_steps("det_teacher_r34", "teacher detector R-34-FPN", "faster_rcnn_r34_teacher_demo.py",
-                     work / "det_teacher_r34", data, work / "teacher_r34" / "backbone_resnet34.pth", profile, 130,
-                     show_dir=show_dir)
+                     work / "det_teacher_r34", data, work / "teacher_r34" / "backbone_resnet34.pth",
+                     (profile.det_teacher, profile.det_teacher_epochs), 200 * profile.scale, show_dir=show_dir)
 
 
 def selectivity_step(work: Path, data: Path, student: Student, profile: Profile) -> Step:
@@ -201,7 +213,7 @@ def build_steps(work: Path, profile: Profile = DEFAULT) -> list[Step]:
     for student in students:
         what = "CE only" if not student.distilled else "R-34 -> R-18"
         steps.append(pretrain_step(student, f"{student.label} student ({what})", student.config, work, data,
-                                   "resnet18", profile, 70 if not student.distilled else 100))
+                                   "resnet18", profile, 45 if not student.distilled else 60))
     steps.append(Step("pretrain_ab", "ImageNet-stage A/B curves",
                       [sys.executable, "tools/compare_runs.py", *[str(work / s.name) for s in students],
                        "--names", *[s.label for s in students], "--plot", str(work / "pretrain_curves.png")],
@@ -211,7 +223,8 @@ def build_steps(work: Path, profile: Profile = DEFAULT) -> list[Step]:
     for row in DET_ROWS:
         steps += det_steps(row.name, f"R-18-FPN detector: {row.label.replace(' (same teacher)', '')}",
                            row.config, work / row.name, data,
-                           work / row.backbone / "backbone_resnet18.pth", profile, 160 if row.distilled else 120,
+                           work / row.backbone / "backbone_resnet18.pth", (profile.det, profile.det_epochs),
+                           (140 if row.distilled else 110) * profile.scale,
                            work / "det_teacher_r34" if row.distilled else None,
                            show_dir=work / "predictions_student" if row.name == "det_nst_fpn" else None)
     steps.append(Step("detection_ab", "detection A/B curves",
@@ -235,7 +248,8 @@ def build_seed_steps(work: Path, seeds: int, profile: Profile = FULL) -> list[St
     steps += [step for seed in range(seeds) for row in DET_ROWS
               for step in det_steps(f"{row.name} seed {seed}", f"detector: {row.label}, seed {seed}", row.config,
                                     seed_dir(work, seed, row), data, work / row.backbone / "backbone_resnet18.pth",
-                                    profile, 160, work / "det_teacher_r34" if row.distilled else None, seed=seed)]
+                                    (profile.det, profile.det_epochs), 160 * profile.scale,
+                                    work / "det_teacher_r34" if row.distilled else None, seed=seed)]
     return steps
 
 
