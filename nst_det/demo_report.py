@@ -95,7 +95,7 @@ def build_report(work: Path, profile: str, seconds: float, steps: Sequence[Step]
     doc.add(Paragraph(f"Profile: {profile}. Ran {len(steps)} steps in {duration(seconds)} on "
                       f"{datetime.date.today().isoformat()}: {machine()}. Generated toy data, single seed: "
                       "read the numbers as 'the pipeline works end to end', not as measured gains "
-                      "(BENCHMARKS.md has the multi-seed A/B)."))
+                      "(one seed on 40 test images; `tools/run_demo.py --seeds 3` runs the detection A/B over seeds)."))
     doc.add(Heading("ImageNet stage: ResNet-34 teacher, ResNet-18 students"))
     table = pretrain_table(work, students)
     doc.add(table if table else Paragraph("(no ImageNet-stage runs)"))
