@@ -105,7 +105,8 @@ def build_report(work: Path, profile: str, seconds: float, steps: Sequence[Step]
     for path, caption in selectivity:
         if path.is_file():
             doc.add(Image(path, caption))
-    doc.add(Heading("Detection stage: Faster R-CNN FPN, final checkpoints on the test split"), detection_table(detectors))
+    doc.add(Heading("Detection stage: Faster R-CNN FPN, final checkpoints on the test split"),
+            detection_table(detectors))
     if (work / "detection_curves.png").is_file():
         doc.add(Image(work / "detection_curves.png", "Detection stage: training losses and validation VOC mAP"))
     for path in side_by_side(predictions, work / "report_images"):

@@ -44,7 +44,8 @@ def tool_env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
 
 
-def run_tool(args: list[str], tool: str = PRETRAIN_TOOL, launcher: list[str] | None = None) -> subprocess.CompletedProcess:
+def run_tool(args: list[str], tool: str = PRETRAIN_TOOL,
+             launcher: list[str] | None = None) -> subprocess.CompletedProcess:
     """Run ``tool`` (default tools/pretrain_backbone.py) in a subprocess from the repository root."""
     cmd = (launcher or [sys.executable]) + [tool, *args]
     return subprocess.run(cmd, cwd=ROOT, env=tool_env(), capture_output=True, text=True, timeout=600)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
+
 from det_fixtures import run_tool
 
 pytestmark = pytest.mark.slow
@@ -36,6 +37,7 @@ def test_benchmark_det_compares_nst_on_fpn_with_teacher_forward_plus_student_ste
                                            "--steps", "1", "--warmup", "0"])
     assert result.returncode == 0, result.stderr[-3000:]
     rows = table_rows(result.stdout)
-    assert list(rows) == ["student step", "student step + teacher forward", "student step + teacher forward + NST P2-P6"]
+    assert list(rows) == ["student step", "student step + teacher forward",
+                          "student step + teacher forward + NST P2-P6"]
     assert rows["student step + teacher forward"][1] == "1.000x"
     assert all(float(row[0]) > 0 for row in rows.values())

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from det_fixtures import ROOT, backbone_state_dict, build_model, feature_checkpoint
 from mmengine.config import Config
 
 from nst_det.det import NSTDistillDetector, check_backbone_file
+
+from det_fixtures import ROOT, backbone_state_dict, build_model, feature_checkpoint
 
 CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.py")
                  if "pretrain" not in p.parts and "_base_" not in p.parts)

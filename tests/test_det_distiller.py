@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-from det_fixtures import DEMO, TEACHER_CONFIG, build_model, feature_checkpoint
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -21,6 +20,8 @@ from nst_det.det import NSTDistillDetector, check_backbone_file, load_model_conf
 from nst_det.engine import BackboneCheckHook
 from nst_det.registry import DATASETS, MODELS
 from nst_det.utils.errors import NSTDetError
+
+from det_fixtures import DEMO, TEACHER_CONFIG, build_model, feature_checkpoint
 
 NST_CONFIG = DEMO / "faster_rcnn_nst_demo.py"
 PLAIN_CONFIG = DEMO / "faster_rcnn_nst_backbone_only_demo.py"
@@ -170,7 +171,8 @@ def test_a_backbone_file_that_misses_keys_stops_training(weight_files):
         check_backbone_file(plain.backbone)
     testing = SimpleNamespace(model=plain, logger=None, optim_wrapper=dict(type="OptimWrapper"))
     BackboneCheckHook().before_run(testing)  # not training: the backbone file is not needed
-    training = SimpleNamespace(model=plain, logger=None, optim_wrapper=OptimWrapper(torch.optim.SGD(plain.parameters())))
+    training = SimpleNamespace(model=plain, logger=None,
+                               optim_wrapper=OptimWrapper(torch.optim.SGD(plain.parameters())))
     with pytest.raises(NSTDetError, match="backbone file .*backbone_resnet18_partial.pth does not fit"):
         BackboneCheckHook().before_run(training)
     wrong_arch = build_model(PLAIN_CONFIG, backbone_checkpoint=str(weight_files["resnet50"]))

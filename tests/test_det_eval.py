@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from det_fixtures import DEMO, plain_pycocotools
 from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
@@ -17,6 +16,8 @@ from mmengine.structures import InstanceData
 from nst_det.evaluation import configure_test_evaluation
 from nst_det.registry import DATASETS
 from nst_det.utils.cli import merge_options
+
+from det_fixtures import DEMO, plain_pycocotools
 
 VOC_CONFIG = DEMO / "faster_rcnn_nst_demo.py"
 COCO_CONFIG = DEMO / "faster_rcnn_nst_demo_coco.py"

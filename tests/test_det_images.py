@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from det_fixtures import DEMO, ROOT, run_tool
 from mmcv.transforms import LoadImageFromFile
 from mmengine.config import Config
 from PIL import Image
@@ -16,6 +15,8 @@ from nst_det.det.images import CheckedLoadImageFromFile, truncation_problem, use
 from nst_det.det.runtime import apply_runtime_switches
 from nst_det.registry import TRANSFORMS
 from nst_det.utils.errors import NSTDetError
+
+from det_fixtures import DEMO, ROOT, run_tool
 
 
 def encoded(fmt: str, **kwargs) -> bytes:
@@ -71,7 +72,8 @@ def test_bad_images_are_named_or_skipped(images, name, why):
     assert load(images / name, ignore_empty=True) is None
 
 
-@pytest.mark.parametrize("config", ["faster_rcnn_nst.py", "faster_rcnn_baseline_coco.py", "demo/faster_rcnn_nst_demo.py"])
+@pytest.mark.parametrize("config", ["faster_rcnn_nst.py", "faster_rcnn_baseline_coco.py",
+                                    "demo/faster_rcnn_nst_demo.py"])
 def test_every_pipeline_of_a_config_loads_checked_images(config):
     cfg = Config.fromfile(str(ROOT / "configs" / config))
     assert cfg.checked_image_loading and cfg.seed_per_sample

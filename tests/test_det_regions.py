@@ -5,7 +5,6 @@ import copy
 
 import pytest
 import torch
-from det_fixtures import DEMO
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.structures import InstanceData
@@ -14,6 +13,8 @@ from nst_det.det.regions import group_by_size, valid_region_loss, valid_size, va
 from nst_det.losses import NSTLoss
 from nst_det.registry import MODELS
 from nst_det.utils.errors import NSTDetError
+
+from det_fixtures import DEMO
 
 
 def test_valid_size_rounds_up_and_clips_to_the_level():

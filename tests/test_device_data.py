@@ -7,13 +7,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import ROOT, run_tool, tiny_options
 from PIL import Image
 
 from nst_det.pretrain.data import ImageFolderDataset
-from nst_det.pretrain.device_data import (DeviceDecodePreprocessor, EncodedImageFolderDataset, crop_resize,
-                                          encoded_collate, jpeg_components)
+from nst_det.pretrain.device_data import (
+    DeviceDecodePreprocessor,
+    EncodedImageFolderDataset,
+    crop_resize,
+    encoded_collate,
+    jpeg_components,
+)
 from nst_det.utils.errors import NSTDetError
+
+from conftest import ROOT, run_tool, tiny_options
 
 KINDS = {"rgb.JPEG": dict(format="JPEG", quality=95), "exif.jpg": dict(format="JPEG", quality=95, exif=b"Exif\0\0"),
          "plain.png": dict(format="PNG"), "gray.jpg": dict(format="JPEG", quality=95, mode="L"),
@@ -37,7 +43,8 @@ def image_folder(tmp_path_factory) -> Path:
             folder.mkdir(parents=True)
             for shift, (name, spec) in enumerate(KINDS.items()):
                 spec = dict(spec)
-                image = Image.fromarray(smooth_picture(height + shift, width - shift, shift)).convert(spec.pop("mode", "RGB"))
+                picture = smooth_picture(height + shift, width - shift, shift)
+                image = Image.fromarray(picture).convert(spec.pop("mode", "RGB"))
                 image.save(folder / name, **spec)
     return root
 
@@ -103,7 +110,8 @@ def test_pretraining_with_the_device_data_path(tmp_path, tiny_data):
 
     torch.save(torchvision.models.resnet34(num_classes=5).state_dict(), teacher)
     result = run_tool([str(ROOT / "configs/pretrain/demo_nst_r34_r18_device_decode.py"), "--work-dir",
-                       str(tmp_path / "work"), "--cfg-options", *tiny_options(tiny_data), f"teacher_checkpoint={teacher}",
+                       str(tmp_path / "work"), "--cfg-options", *tiny_options(tiny_data),
+                       f"teacher_checkpoint={teacher}",
                        "model.data_preprocessor.crop_size=32", "train_dataloader.num_workers=2"])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Epoch(train) [2][5/5]" in result.stdout and "accuracy/top1" in result.stdout

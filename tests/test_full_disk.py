@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import BASELINE_CONFIG, PRETRAIN_TOOL, ROOT, tiny_options, tool_env
 from nst_det.utils.checkpoint import check_free_space, checkpoint_bytes
 from nst_det.utils.errors import NSTDetError
+
+from conftest import BASELINE_CONFIG, PRETRAIN_TOOL, ROOT, tiny_options, tool_env
 
 
 def small_net() -> torch.nn.Module:
@@ -124,13 +125,15 @@ def test_a_disk_that_fills_up_stops_at_the_checkpoint_and_the_run_resumes_once_t
         {command} > "$OUT/full.log" 2>&1; echo $? > "$OUT/full.rc"; ls -A "$WORK" > "$OUT/full.ls"
         cat "$WORK/last_checkpoint" > "$OUT/last"
         mount -o remount,size=1g "$WORK"
-        {command} --resume auto > "$OUT/resumed.log" 2>&1; echo $? > "$OUT/resumed.rc"; ls -A "$WORK" > "$OUT/resumed.ls"
+        {command} --resume auto > "$OUT/resumed.log" 2>&1; echo $? > "$OUT/resumed.rc"
+        ls -A "$WORK" > "$OUT/resumed.ls"
         ''', out)
     log = (out / "full.log").read_text()
     assert (out / "full.rc").read_text().strip() == "1", log[-3000:]
     assert log.strip().splitlines()[-1] == (
         f"error: cannot write {work / 'epoch_2.pth'} ({log.split('epoch_2.pth (')[1].split(')')[0]}): No space left "
-        f"on device; epoch_2.pth was left as it was. Training stopped; last complete checkpoint: {work / 'epoch_1.pth'}")
+        f"on device; epoch_2.pth was left as it was. Training stopped; last complete checkpoint: "
+        f"{work / 'epoch_1.pth'}")
     assert (out / "last").read_text().strip() == str(work / "epoch_1.pth")
     files = (out / "full.ls").read_text().split()
     assert "epoch_1.pth" in files and "epoch_2.pth" not in files and not [f for f in files if f.endswith(".tmp")]

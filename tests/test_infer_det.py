@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+
 from det_fixtures import DEMO, build_model, run_tool
 
 pytestmark = pytest.mark.slow
@@ -48,4 +49,5 @@ def test_a_checkpoint_of_another_detector_and_a_missing_image_are_refused(det_da
     assert last.startswith("error: checkpoint ") and "does not fit the FasterRCNN" in last
     missing = run_tool("infer_det.py", [config, str(weight_files["teacher"]), str(tmp_path / "nope.jpg"),
                                         "--out-dir", str(tmp_path)])
-    assert missing.returncode == 1 and missing.stderr.strip().splitlines()[-1] == f"error: image {tmp_path / 'nope.jpg'} does not exist"
+    assert missing.returncode == 1
+    assert missing.stderr.strip().splitlines()[-1] == f"error: image {tmp_path / 'nope.jpg'} does not exist"

@@ -70,7 +70,8 @@ def loss_from(config: str, *keys: str) -> NSTLoss:
 # (student, teacher) where that loss is applied
 OFFICIAL = [
     ("pretrain/nst_r101_r18_imagenet.py", ("model", "distill", "loss"), (4, 512, 7, 7), (4, 2048, 7, 7)),
-    ("pretrain/nst_r101_r18_imagenet_released_recipe.py", ("model", "distill", "loss"), (4, 512, 7, 7), (4, 2048, 7, 7)),
+    ("pretrain/nst_r101_r18_imagenet_released_recipe.py", ("model", "distill", "loss"),
+     (4, 512, 7, 7), (4, 2048, 7, 7)),
     # FPN sizes: HW > C, so the C×C Gram form is used (layer4 above: the HW×HW form)
     ("faster_rcnn_nst.py", ("model", "distill", "loss"), (2, 256, 20, 24), (2, 256, 20, 24)),
     ("faster_rcnn_nst_coco.py", ("model", "distill", "loss"), (2, 256, 20, 24), (2, 256, 20, 24)),

@@ -42,7 +42,7 @@ def reference_mmd2(student, teacher, kernel="poly", degree=2, constant=0.0, sigm
                 two_sigma2 = 2 * ((sb[:, None, :] - tb[None, :, :]) ** 2).sum(-1).mean().item()
             else:
                 two_sigma2 = 2 * sigma ** 2
-        k = lambda x, y: pairwise_kernel(x, y, kernel, degree, constant, two_sigma2)  # noqa: E731
+        k = lambda x, y, s2=two_sigma2: pairwise_kernel(x, y, kernel, degree, constant, s2)  # noqa: E731
         out.append(k(tb, tb).mean() + k(sb, sb).mean() - 2 * k(sb, tb).mean())
     return torch.stack(out)
 

@@ -92,7 +92,8 @@ def test_two_processes_under_torchrun(tmp_path, tiny_data):
     assert "backend" not in log or "gloo" in log
     # 20 images over 2 ranks x batch 4: 3 iterations per epoch on each rank
     assert "Epoch(train) [1][3/3]" in log
-    assert sorted(p.name for p in work.glob("*.pth")) == ["backbone_resnet18.pth", "classifier_resnet18.pth", "epoch_1.pth"]
+    assert sorted(p.name for p in work.glob("*.pth")) == ["backbone_resnet18.pth", "classifier_resnet18.pth",
+                                                         "epoch_1.pth"]
     torch.load(work / "epoch_1.pth", weights_only=True)
 
 

@@ -10,11 +10,12 @@ import torchvision
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 
-from conftest import write_malicious_checkpoint
 from nst_det.pretrain.export import check_against_mmdet_resnet, export_backbone
 from nst_det.pretrain.models import ClassifierDistiller, load_resnet_weights, tap_loss_name
 from nst_det.registry import MODELS
 from nst_det.utils.errors import NSTDetError
+
+from conftest import write_malicious_checkpoint
 
 PREPROCESSOR = dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 

@@ -17,10 +17,11 @@ from typing import Callable
 
 import pytest
 import torch
-from det_fixtures import DEMO, tiny_run_options
+
+from nst_det.reporting import SCALARS_GLOB, Segment, chain_segments, find_scalars
 
 from conftest import BASELINE_CONFIG, PRETRAIN_TOOL, ROOT, tiny_options, tool_env
-from nst_det.reporting import SCALARS_GLOB, Segment, chain_segments, find_scalars
+from det_fixtures import DEMO, tiny_run_options
 
 pytestmark = pytest.mark.slow
 
@@ -64,7 +65,8 @@ def assert_continued_like_reference(work: Path, reference: Path, resumed_at: int
         after = list(range(resumed_at + 1, last_iter + 1))
         assert all(i in got for i in after), f"iterations logged: {sorted(got)}"
         torch.testing.assert_close(torch.tensor([got[i] for i in after]), torch.tensor([expected[i] for i in after]),
-                                   rtol=1e-4, atol=1e-6, msg=lambda m: f"{key} after resuming at {resumed_at}: {m}")
+                                   rtol=1e-4, atol=1e-6,
+                                   msg=lambda m, key=key: f"{key} after resuming at {resumed_at}: {m}")
     checkpoint = torch.load(work / final, weights_only=True)
     assert checkpoint["meta"]["iter"] == last_iter
     reference_weights = torch.load(reference / final, weights_only=True)["state_dict"]

@@ -59,7 +59,8 @@ def test_the_default_demo_is_the_short_one_and_full_the_long_one(tmp_path):
     assert students(full) == ["teacher_r34", "baseline_r18", "kd_r18", "nst_r18", "kd_nst_r18"]
     det_train = next(s for s in default if s.name == "det_baseline")
     assert option(det_train, "train_cfg.max_epochs") == "4" and det_train.done.name == "epoch_4.pth"
-    assert option(det_train, "param_scheduler.1.milestones") == "[4]" and option(det_train, "param_scheduler.0.end") == "20"
+    assert option(det_train, "param_scheduler.1.milestones") == "[4]"
+    assert option(det_train, "param_scheduler.0.end") == "20"
     det_teacher = next(s for s in default if s.name == "det_teacher_r34")  # the teacher detector: its full schedule
     assert option(det_teacher, "train_cfg.max_epochs") is None and det_teacher.done.name == "epoch_8.pth"
     for step in (det_train, det_teacher):  # every detector at the same, smaller size

@@ -6,7 +6,6 @@ import random
 import numpy as np
 import pytest
 import torch
-from det_fixtures import DEMO
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -15,6 +14,8 @@ from torch.utils.data import DataLoader, Dataset
 from nst_det.registry import DATA_SAMPLERS, DATASETS
 from nst_det.seeding import SeededDataset, SeededSampler, seed_train_samples, seeded_rngs
 from nst_det.utils.errors import NSTDetError
+
+from det_fixtures import DEMO
 
 
 class RandomDraws(Dataset):

@@ -13,8 +13,15 @@ from torchvision.transforms import functional as TF
 
 from nst_det.losses import nst_mmd2, selectivity_maps
 from nst_det.pretrain.models import build_resnet
-from nst_det.selectivity import (compare_selectivity, load_classifier, load_image, preprocess, rank_channels,
-                                 selectivity_figure, tap_features)
+from nst_det.selectivity import (
+    compare_selectivity,
+    load_classifier,
+    load_image,
+    preprocess,
+    rank_channels,
+    selectivity_figure,
+    tap_features,
+)
 from nst_det.taps import FeatureTaps
 from nst_det.utils.cli import run_cli
 from nst_det.utils.errors import NSTDetError

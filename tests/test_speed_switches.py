@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
-from conftest import NST_CONFIG, run_tool, tiny_options
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -15,6 +14,8 @@ from mmengine.registry import init_default_scope
 from nst_det.registry import MODELS
 from nst_det.utils.cli import apply_amp
 from nst_det.utils.errors import NSTDetError
+
+from conftest import NST_CONFIG, run_tool, tiny_options
 
 PREPROCESSOR = dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 

@@ -50,6 +50,7 @@ def test_read_state_dict_finds_the_weights_and_strips_prefixes(tmp_path, wrap):
 
 def test_key_differences_and_unwrap():
     model = torch.nn.Sequential(torch.nn.Linear(2, 3))
-    missing, unexpected, shapes = key_differences(model.state_dict(), {"0.weight": torch.zeros(3, 3), "x": torch.ones(1)})
+    missing, unexpected, shapes = key_differences(model.state_dict(),
+                                                  {"0.weight": torch.zeros(3, 3), "x": torch.ones(1)})
     assert (missing, unexpected, shapes) == (["0.bias"], ["x"], ["0.weight (file (3, 3), model (3, 2))"])
     assert unwrap_model(model) is model

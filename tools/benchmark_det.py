@@ -30,8 +30,13 @@ from typing import Callable, Optional
 
 import torch
 
-from nst_det.utils.benchmark import (add_step_benchmark_args, measure_steps, ratio_table, resolve_preset,
-                                     run_step_benchmark)
+from nst_det.utils.benchmark import (
+    add_step_benchmark_args,
+    measure_steps,
+    ratio_table,
+    resolve_preset,
+    run_step_benchmark,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
@@ -85,8 +90,8 @@ def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Ca
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope
 
-    from nst_det.det import load_model_config
     import nst_det.register_all  # noqa: F401  (models, optim wrappers, ...)
+    from nst_det.det import load_model_config
     from nst_det.registry import MODELS
 
     init_default_scope("mmdet")
@@ -130,8 +135,8 @@ def teacher_checkpoint(teacher: str, out: Path) -> Path:
     """Random teacher backbone + neck weights (speed does not depend on their values)."""
     from mmengine.registry import init_default_scope
 
-    from nst_det.det import load_model_config
     import nst_det.register_all  # noqa: F401  (models, optim wrappers, ...)
+    from nst_det.det import load_model_config
     from nst_det.registry import MODELS
     init_default_scope("mmdet")
     model = MODELS.build(load_model_config(teacher))

@@ -32,8 +32,13 @@ from typing import Callable, Iterator, Optional
 
 import torch
 
-from nst_det.utils.benchmark import (add_step_benchmark_args, measure_steps, ratio_table, resolve_preset,
-                                     run_step_benchmark)
+from nst_det.utils.benchmark import (
+    add_step_benchmark_args,
+    measure_steps,
+    ratio_table,
+    resolve_preset,
+    run_step_benchmark,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = {
@@ -153,7 +158,8 @@ def format_table(args: argparse.Namespace, rows: dict[str, dict]) -> str:
 
 
 # ----------------------------------------------------------------------------- end to end from files
-DATA_PATHS = {"pil": "CPU: PIL decode + crop in the workers", "device": "device: workers read bytes, decode + crop on the device"}
+DATA_PATHS = {"pil": "CPU: PIL decode + crop in the workers",
+              "device": "device: workers read bytes, decode + crop on the device"}
 
 
 def data_loaders(args: argparse.Namespace, root: Path) -> dict[str, torch.utils.data.DataLoader]:

@@ -39,8 +39,16 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from nst_det.data.drawing import (CLASSES, CLS_MIN_SIZE, DET_MIN_SIDE, DET_OBJECT_SIZE, Box, classification_image,
-                                  detection_scene, encode_jpeg)
+from nst_det.data.drawing import (
+    CLASSES,
+    CLS_MIN_SIZE,
+    DET_MIN_SIDE,
+    DET_OBJECT_SIZE,
+    Box,
+    classification_image,
+    detection_scene,
+    encode_jpeg,
+)
 from nst_det.utils.errors import InvalidInputError
 
 DETECTION_LAYOUTS: tuple[str, ...] = ("voc", "coco")

@@ -46,10 +46,10 @@ from mmdet.structures import SampleList
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
-from nst_det.distill import FrozenTeacherMixin, default_loss, distill_settings, refuse_renamed, warmup_factor
 from nst_det.det.levels import check_same_levels, measure_levels, select_levels
 from nst_det.det.regions import valid_region_loss, valid_sizes
 from nst_det.det.teacher import build_teacher, check_same_preprocessing
+from nst_det.distill import FrozenTeacherMixin, default_loss, distill_settings, refuse_renamed, warmup_factor
 from nst_det.registry import MODELS
 from nst_det.taps import FeatureTaps
 from nst_det.utils.errors import NSTDetError

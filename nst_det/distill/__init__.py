@@ -1,5 +1,6 @@
 """What both distillers share: the config vocabulary and the frozen teacher."""
-from .teacher import FrozenTeacherMixin, freeze
 from .settings import COMMON_KEYS, DEFAULT_LOSS, default_loss, distill_settings, refuse_renamed, warmup_factor
+from .teacher import FrozenTeacherMixin, freeze
 
-__all__ = ["FrozenTeacherMixin", "freeze", "COMMON_KEYS", "DEFAULT_LOSS", "default_loss", "distill_settings", "refuse_renamed", "warmup_factor"]
+__all__ = ["FrozenTeacherMixin", "freeze", "COMMON_KEYS", "DEFAULT_LOSS", "default_loss", "distill_settings",
+           "refuse_renamed", "warmup_factor"]

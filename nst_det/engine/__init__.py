@@ -6,8 +6,16 @@ Importing it registers them (``HOOKS``; mmengine's ``'atomic_local'`` file backe
 """
 from . import checkpoint_loader, fileio  # noqa: F401  (registrations)
 from .fileio import AtomicLocalBackend
-from .hooks import (BackboneCheckHook, DistillStateHook, ExportBackboneHook, FreeSpaceHook, IterationSeedHook,
-                    NonFiniteLossHook, PlainCheckpointHook, TeacherAccuracyHook)
+from .hooks import (
+                    BackboneCheckHook,
+                    DistillStateHook,
+                    ExportBackboneHook,
+                    FreeSpaceHook,
+                    IterationSeedHook,
+                    NonFiniteLossHook,
+                    PlainCheckpointHook,
+                    TeacherAccuracyHook,
+)
 
 __all__ = ["AtomicLocalBackend", "BackboneCheckHook", "DistillStateHook", "ExportBackboneHook", "FreeSpaceHook",
            "IterationSeedHook", "NonFiniteLossHook", "PlainCheckpointHook", "TeacherAccuracyHook"]

@@ -13,7 +13,7 @@ from typing import Union
 
 from torch import Tensor
 
-from nst_det.utils.checkpoint import atomic_write_bytes, atomic_save, read_checkpoint
+from nst_det.utils.checkpoint import atomic_save, atomic_write_bytes, read_checkpoint
 from nst_det.utils.errors import NSTDetError
 from nst_det.utils.weights import key_differences, state_dict_of, strip_prefix
 

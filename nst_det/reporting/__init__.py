@@ -6,11 +6,33 @@
     print(format_table(rows, "accuracy/top1", markdown=True))
     plot_runs(runs, "accuracy/top1", "curves.png")
 """
-from .logs import (SCALARS_GLOB, Run, Segment, chain_segments, find_scalars, find_sidecar, is_train_record, load_run,
-                   read_scalars, setup_from_config)
+from .logs import (
+                   SCALARS_GLOB,
+                   Run,
+                   Segment,
+                   chain_segments,
+                   find_scalars,
+                   find_sidecar,
+                   is_train_record,
+                   load_run,
+                   read_scalars,
+                   setup_from_config,
+)
 from .plots import plot_runs
-from .tables import (CONFIG_MARK, DASH, INFERRED_MARK, Summary, format_table, mean_std, method_of, nst_of, seed_table,
-                     select_step, summarize, table_columns)
+from .tables import (
+                   CONFIG_MARK,
+                   DASH,
+                   INFERRED_MARK,
+                   Summary,
+                   format_table,
+                   mean_std,
+                   method_of,
+                   nst_of,
+                   seed_table,
+                   select_step,
+                   summarize,
+                   table_columns,
+)
 
 __all__ = ["SCALARS_GLOB", "Run", "Segment", "chain_segments", "find_scalars", "find_sidecar", "is_train_record",
            "load_run", "read_scalars", "setup_from_config", "plot_runs", "CONFIG_MARK", "DASH", "INFERRED_MARK",

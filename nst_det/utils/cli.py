@@ -12,7 +12,6 @@ from mmengine.config import Config, DictAction
 
 from nst_det.utils.errors import NSTDetError
 
-
 AMP_DTYPES = ("float16", "bfloat16")
 
 

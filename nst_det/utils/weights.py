@@ -47,7 +47,8 @@ def state_dict_of(checkpoint: object, what: str, path: PathLike) -> dict[str, Te
             if isinstance(checkpoint.get(key), dict):
                 checkpoint = checkpoint[key]
                 break
-    if not isinstance(checkpoint, dict) or not checkpoint or not all(isinstance(v, Tensor) for v in checkpoint.values()):
+    if (not isinstance(checkpoint, dict) or not checkpoint
+            or not all(isinstance(v, Tensor) for v in checkpoint.values())):
         raise NSTDetError(f"{what} {path} is not a state dict ({{name: tensor}}) nor a checkpoint "
                           "holding one under 'state_dict'")
     return {k[len(DDP_PREFIX):] if k.startswith(DDP_PREFIX) else k: v for k, v in checkpoint.items()}
