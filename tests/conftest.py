@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+import torchvision
 
 import nst_det.register_all  # noqa: F401  (what the tools and configs register)
 from nst_det.data import make_classification_dataset
@@ -26,6 +28,15 @@ def tiny_data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("data") / "imagenet"
     make_classification_dataset(root, train_per_class=4, val_per_class=2, image_size=40, seed=3)
     return root
+
+
+@pytest.fixture(scope="session")
+def teacher_file(tmp_path_factory) -> Path:
+    """A torchvision-format ResNet-34 state dict with 4 classes (an ImageNet-stage teacher)."""
+    torch.manual_seed(1)
+    path = tmp_path_factory.mktemp("teacher") / "resnet34.pth"
+    torch.save(torchvision.models.resnet34(num_classes=4).state_dict(), path)
+    return path
 
 
 def tiny_options(data_root: Path, epochs: int = 2) -> list[str]:

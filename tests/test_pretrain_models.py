@@ -20,15 +20,6 @@ from conftest import write_malicious_checkpoint
 PREPROCESSOR = dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 
 
-@pytest.fixture(scope="module")
-def teacher_file(tmp_path_factory) -> Path:
-    """A torchvision-format ResNet-34 state dict with 4 classes."""
-    torch.manual_seed(1)
-    path = tmp_path_factory.mktemp("teacher") / "resnet34.pth"
-    torch.save(torchvision.models.resnet34(num_classes=4).state_dict(), path)
-    return path
-
-
 def build_distiller(teacher_file: Path, **overrides) -> ClassifierDistiller:
     cfg = dict(type="ClassifierDistiller", student=dict(arch="resnet18", num_classes=4),
                teacher=dict(arch="resnet34", num_classes=4, checkpoint=str(teacher_file)),

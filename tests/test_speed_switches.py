@@ -20,14 +20,6 @@ from conftest import NST_CONFIG, run_tool, tiny_options
 PREPROCESSOR = dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 
 
-@pytest.fixture(scope="module")
-def teacher_file(tmp_path_factory) -> Path:
-    torch.manual_seed(1)
-    path = tmp_path_factory.mktemp("teacher") / "resnet34.pth"
-    torch.save(torchvision.models.resnet34(num_classes=4).state_dict(), path)
-    return path
-
-
 def distiller(teacher_file: Path, **overrides):
     torch.manual_seed(0)
     return MODELS.build(dict(type="ClassifierDistiller", student=dict(arch="resnet18", num_classes=4),
