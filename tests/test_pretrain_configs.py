@@ -8,6 +8,7 @@ import pytest
 import torch
 import torchvision
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 
 from nst_det.losses import NSTLoss
 from nst_det.pretrain import ClassifierDistiller
@@ -45,7 +46,8 @@ def test_config_builds(config: Path, teacher_files):
     teacher = cfg.model.get("teacher")
     if teacher:
         merge_options(cfg, {"teacher_checkpoint": str(teacher_files(teacher.arch, teacher.num_classes))})
-    model = MODELS.build(cfg.model)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):  # as the Runner builds it
+        model = MODELS.build(cfg.model)
     assert isinstance(model, ClassifierDistiller)
     if model.distill_loss is not None:  # every NST config uses the official term (nst_det/losses/nst.py)
         assert isinstance(model.distill_loss, NSTLoss)
