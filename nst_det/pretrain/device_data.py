@@ -166,7 +166,7 @@ def encoded_collate(batch: Sequence[dict]) -> dict:
 def decode_batch(batch: EncodedBatch, device: Union[str, torch.device]) -> list[Tensor]:
     """Every image of ``batch`` as a ``(3, H, W)`` uint8 tensor on ``device``; JPEGs decoded together."""
     jpegs = [i for i, encoded in enumerate(batch.encoded) if encoded]
-    images: list[Optional[Tensor]] = [None if encoded else data.to(device, non_blocking=True)
+    images: list[Optional[Tensor]] = [None if encoded else to_device(data, device)
                                       for data, encoded in zip(batch.data, batch.encoded)]
     if jpegs:
         try:
@@ -187,28 +187,39 @@ def _decode_one(data: Tensor, path: str, device: Union[str, torch.device]) -> Te
                           "or train with the CPU data path and train_dataloader.dataset.skip_corrupt=True)") from None
 
 
+def to_device(tensor: Tensor, device: Union[str, torch.device]) -> Tensor:
+    """A host tensor on ``device`` without blocking the host (staged through pinned memory on CUDA)."""
+    if torch.device(device).type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor.to(device)
+
+
 def crop_resize(images: Sequence[Tensor], boxes: Tensor, size: int) -> Tensor:
     """Crop each ``(3, H, W)`` image to its box and resize it to ``(size, size)``, one ``roi_align`` per image size.
 
     Args:
         images: ``B`` tensors ``(3, H_i, W_i)``, any dtype, on one device.
-        boxes: ``(B, 4)`` ``(x1, y1, x2, y2)`` pixel edges, on that device.
+        boxes: ``(B, 4)`` ``(x1, y1, x2, y2)`` pixel edges, on the CPU (as collated): the per-size
+            indices and RoIs are built there and sent without blocking.
         size: output side.
 
     Returns:
-        ``(B, 3, size, size)`` float32. Each output pixel averages ``ceil(box side / size)`` squared
-        bilinear samples of its bin (``sampling_ratio=-1``), so shrinking is antialiased.
+        ``(B, 3, size, size)`` float32 on the images' device. Each output pixel averages
+        ``ceil(box side / size)`` squared bilinear samples of its bin (``sampling_ratio=-1``), so
+        shrinking is antialiased.
     """
-    out = boxes.new_empty((len(images), 3, size, size), dtype=torch.float32)
+    device = images[0].device
+    out = torch.empty((len(images), 3, size, size), dtype=torch.float32, device=device)
     by_shape: dict[tuple[int, int], list[int]] = defaultdict(list)
     for index, image in enumerate(images):
         by_shape[tuple(image.shape[-2:])].append(index)
     for indices in by_shape.values():
         stack = torch.stack([images[i] for i in indices]).float()
-        select = torch.tensor(indices, device=boxes.device)
-        rois = torch.cat([torch.arange(len(indices), device=boxes.device, dtype=boxes.dtype)[:, None],
+        select = torch.tensor(indices)
+        rois = torch.cat([torch.arange(len(indices), dtype=torch.float32)[:, None],
                           boxes.index_select(0, select).float()], dim=1)
-        out[select] = roi_align(stack, rois, (size, size), spatial_scale=1.0, sampling_ratio=-1, aligned=True)
+        out[to_device(select, device)] = roi_align(stack, to_device(rois, device), (size, size), spatial_scale=1.0,
+                                                   sampling_ratio=-1, aligned=True)
     return out
 
 
@@ -229,7 +240,7 @@ class DeviceDecodePreprocessor(ImgDataPreprocessor):
         batch = data["inputs"]
         if isinstance(batch, EncodedBatch):
             images = decode_batch(batch, self.device)
-            inputs = crop_resize(images, batch.boxes.to(self.device), self.crop_size)
-            flips = batch.flips.to(self.device)[:, None, None, None]
+            inputs = crop_resize(images, batch.boxes, self.crop_size)
+            flips = to_device(batch.flips, self.device)[:, None, None, None]
             data = {**data, "inputs": torch.where(flips, inputs.flip(-1), inputs)}
         return super().forward(data, training)
