@@ -96,6 +96,32 @@ def test_poly_gram_forms_agree(shapes, constant):
         torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12, msg=f"gram={gram}")
 
 
+def test_split_gram_of_long_contractions_matches_the_plain_one(monkeypatch):
+    """The CUDA path for FPN-sized maps (contraction split in chunks) gives the float64 reference's
+    MMD² and the plain path's gradient; taken here on the CPU by switching the device test."""
+    from nst_det.losses import nst
+
+    assert nst._split_chunks(200 * 336, 256) == 64    # P2 of 800x1333: 64 chunks of 1050 pixels
+    assert nst._split_chunks(4099, 256) == 1          # a prime length is not split
+    assert nst._split_chunks(25 * 42, 256) == 1       # P5 is short enough already
+    gen = torch.Generator().manual_seed(3)
+    student = torch.randn(2, 6, 64, 80, generator=gen, dtype=torch.float64, requires_grad=True)
+    teacher = torch.randn(2, 5, 64, 80, generator=gen, dtype=torch.float64)
+    plain = nst_mmd2(student, teacher, "poly", gram="channel")
+    plain_grad, = torch.autograd.grad(plain.sum(), student)
+
+    chunk_counts = []
+    split_gram = nst.split_gram
+    monkeypatch.setattr(nst, "_splits_grams", lambda x: True)
+    monkeypatch.setattr(nst, "SPLIT_MIN_DEPTH", 64 * 80)
+    monkeypatch.setattr(nst, "split_gram", lambda a, b, k: chunk_counts.append(k) or split_gram(a, b, k))
+    split = nst_mmd2(student, teacher, "poly", gram="channel")
+    split_grad, = torch.autograd.grad(split.sum(), student)
+    assert chunk_counts == [64, 64, 64]                # T·Tᵀ, S·Sᵀ, S·Tᵀ: 64 chunks of 80 pixels
+    torch.testing.assert_close(split, reference_mmd2(student, teacher, "poly", 2, 0.0), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(split_grad, plain_grad, rtol=1e-9, atol=1e-12)
+
+
 def test_auto_gram_picks_the_cheaper_form():
     assert choose_gram(512, 2048, 7 * 7) == "spatial"      # ImageNet layer4: HW=49 << C
     assert choose_gram(256, 1024, 14 * 14) == "spatial"    # layer3: 196 < C

@@ -132,9 +132,47 @@ def _register_kernel(name: str) -> Callable[[KernelFn], KernelFn]:
     return wrap
 
 
+SPLIT_MIN_DEPTH = 32768  # on CUDA, Grams with a longer contraction are split (see _gram): FPN P2 sizes
+
+
 def _gram(a: Tensor, b: Tensor) -> Tensor:
-    """``(B, M, D) × (B, N, D) -> (B, M, N)`` inner products."""
+    """``(B, M, D) × (B, N, D) -> (B, M, N)`` inner products.
+
+    On CUDA a long contraction against few outputs (FPN P2: D = 67200 pixels, M = N = 256 channels)
+    leaves cuBLAS a handful of output tiles for the whole GPU; there the contraction is split in
+    chunks, computed as one batch and summed (:func:`split_gram`).
+    """
+    depth = a.shape[2]
+    if _splits_grams(a) and depth >= SPLIT_MIN_DEPTH:
+        chunks = _split_chunks(depth, max(a.shape[1], b.shape[1]))
+        if chunks > 1:
+            return split_gram(a, b, chunks)
     return torch.bmm(a, b.transpose(1, 2))
+
+
+def _splits_grams(x: Tensor) -> bool:
+    """Whether long Grams of ``x`` are split: on CUDA (on CPU one matmul is already as fast)."""
+    return x.is_cuda
+
+
+def _split_chunks(depth: int, width: int, max_chunks: int = 64) -> int:
+    """The largest divisor of ``depth`` up to ``min(max_chunks, depth / (4 · width))`` (1: no split)."""
+    target = min(max_chunks, depth // (4 * width))
+    return next((k for k in range(target, 1, -1) if depth % k == 0), 1)
+
+
+def split_gram(a: Tensor, b: Tensor, chunks: int) -> Tensor:
+    """:func:`_gram` with the contraction ``D`` cut in ``chunks`` equal parts; ``D % chunks == 0``.
+
+    Each image's ``(M, D)`` is viewed, without a copy, as ``(chunks, M, D / chunks)`` (batch stride
+    ``D / chunks``, row stride ``D``), so one strided-batched matmul per image does the work.
+    """
+    length = a.shape[2] // chunks
+
+    def split(x: Tensor) -> Tensor:  # (M, D) -> (chunks, M, D / chunks), a view
+        return x.unflatten(1, (chunks, length)).transpose(0, 1)
+
+    return torch.stack([torch.bmm(split(x), split(y).transpose(1, 2)).sum(0) for x, y in zip(a, b)])
 
 
 def _mean_map_distance(s: Tensor, t: Tensor) -> Tensor:
