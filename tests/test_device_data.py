@@ -2,6 +2,8 @@
 resampling differences), the CPU fallback for PNG/grayscale/CMYK files, seeding, and a damaged JPEG named."""
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +73,27 @@ def test_device_path_gives_the_pil_paths_crops(split, image_folder):
     if split == "train":  # a different draw gives other crops: the comparison above can fail
         other = cpu[(0, 8, 3)]["inputs"].float()
         assert (batch["inputs"][0] - other).abs().mean() > 5
+
+
+COMPILED_PREPROCESSOR = """
+import sys, torch
+from nst_det.pretrain.device_data import DeviceDecodePreprocessor, EncodedImageFolderDataset, encoded_collate
+dataset = EncodedImageFolderDataset(sys.argv[1], "train", crop_size=48)
+batch = lambda: encoded_collate([dataset[(index, 7, 3)] for index in range(len(dataset))])
+preprocessor = DeviceDecodePreprocessor(crop_size=48, mean=[0, 0, 0], std=[1, 1, 1])
+compiled = torch.compile(lambda data: preprocessor(data, True), backend="eager")
+assert torch.equal(compiled(batch())["inputs"], preprocessor(batch(), True)["inputs"])
+print("same crops")
+"""
+
+
+def test_decoding_runs_eagerly_inside_a_compiled_step(image_folder):
+    """mmengine's ``compile=True`` compiles the whole train_step, this preprocessor included; traced
+    decoding crashed (a segfault on CPU, a fake-tensor error from nvJPEG on CUDA), so it runs in a
+    fresh interpreter."""
+    result = subprocess.run([sys.executable, "-c", COMPILED_PREPROCESSOR, str(image_folder)],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0 and "same crops" in result.stdout, result.stderr[-2000:]
 
 
 def test_geometry_is_a_function_of_seed_epoch_and_index(image_folder):

@@ -239,8 +239,18 @@ class DeviceDecodePreprocessor(ImgDataPreprocessor):
     def forward(self, data: dict, training: bool = False) -> dict:
         batch = data["inputs"]
         if isinstance(batch, EncodedBatch):
-            images = decode_batch(batch, self.device)
-            inputs = crop_resize(images, batch.boxes, self.crop_size)
-            flips = to_device(batch.flips, self.device)[:, None, None, None]
-            data = {**data, "inputs": torch.where(flips, inputs.flip(-1), inputs)}
+            data = {**data, "inputs": self.decode(batch)}
         return super().forward(data, training)
+
+    @torch.compiler.disable
+    def decode(self, batch: EncodedBatch) -> Tensor:
+        """``(B, 3, crop, crop)`` uint8 crops of ``batch``, flipped where drawn.
+
+        Excluded from ``torch.compile`` (mmengine's ``compile=True`` compiles the whole ``train_step``,
+        this preprocessor included): decoding reads the bytes themselves, which tracing cannot, and the
+        crops are grouped by each batch's image sizes. It runs eagerly between the compiled parts.
+        """
+        images = decode_batch(batch, self.device)
+        inputs = crop_resize(images, batch.boxes, self.crop_size)
+        flips = to_device(batch.flips, self.device)[:, None, None, None]
+        return torch.where(flips, inputs.flip(-1), inputs)
