@@ -6,7 +6,8 @@
 Three variants of one step on the same random batch, all on one ``NSTDistillDetector`` (same
 weights, same optimizer): the student's train step alone; the student's step plus the frozen
 teacher's forward (what NST needs before any loss); and the full NST step
-(``NSTDistillDetector.train_step``: the same teacher forward plus NST on P2-P6). The last two
+(``NSTDistillDetector.train_step``: the same teacher forward plus NST on ``--levels``, by default
+P2-P5 as in the shipped configs). The last two
 differ only by the NST losses and their backward: the cost the issue targets (<= 15 % time,
 <= 10 % memory on a GPU). Steps are interleaved (A, B, C, A, B, C, ...) so that a busy machine
 slows all variants alike; the median is reported.
@@ -39,11 +40,13 @@ from nst_det.utils.benchmark import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = {
-    "student": "student step",
-    "teacher": "student step + teacher forward",
-    "nst": "student step + teacher forward + NST P2-P6",
-}
+DEFAULT_LEVELS = ("p2", "p3", "p4", "p5")  # the shipped FPN-distillation configs' levels
+
+
+def variant_labels(levels: list[str]) -> dict[str, str]:
+    span = levels[0].upper() if len(levels) == 1 else f"{levels[0].upper()}-{levels[-1].upper()}"
+    return {"student": "student step", "teacher": "student step + teacher forward",
+            "nst": f"student step + teacher forward + NST {span}"}
 PRESETS = {
     "cuda": dict(student="mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py",
                  teacher="mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py",
@@ -55,11 +58,14 @@ PRESETS = {
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    parser = add_step_benchmark_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), list(VARIANTS))
+    parser = add_step_benchmark_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]),
+                                     list(variant_labels(list(DEFAULT_LEVELS))))
     parser.add_argument("--student", help="student detector config (default: per device, see above)")
     parser.add_argument("--teacher", help="teacher detector config (default: per device)")
     parser.add_argument("--batch", type=int, help="images per step")
     parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"), help="image size")
+    parser.add_argument("--levels", nargs="+", default=list(DEFAULT_LEVELS), metavar="LEVEL",
+                        help="FPN levels NST distils (default: p2 p3 p4 p5, as the shipped configs)")
     return parser
 
 
@@ -101,7 +107,7 @@ def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Ca
     model = MODELS.build(dict(
         type="NSTDistillDetector", student=student_cfg,
         teacher=dict(config=args.teacher, checkpoint=args.teacher_ckpt),
-        distill=dict(taps=("p2", "p3", "p4", "p5", "p6"),
+        distill=dict(taps=tuple(args.levels),
                      loss=dict(type="NSTLoss", kernel="poly", loss_weight=args.loss_weight))))
     model = model.to(args.device).train()
     wrapper = dict(type="AmpOptimWrapper", dtype="float16") if args.amp else dict(type="OptimWrapper")
@@ -147,7 +153,8 @@ def teacher_checkpoint(teacher: str, out: Path) -> Path:
 def child_command(args: argparse.Namespace, variant: str) -> list[str]:
     return [sys.executable, __file__, "--variant", variant, "--teacher-ckpt", args.teacher_ckpt,
             "--device", args.device, "--student", args.student, "--teacher", args.teacher,
-            "--batch", str(args.batch), "--size", *map(str, args.size), "--steps", "1", "--warmup", "1",
+            "--batch", str(args.batch), "--size", *map(str, args.size), "--levels", *args.levels,
+            "--steps", "1", "--warmup", "1",
             "--loss-weight", str(args.loss_weight), *(["--threads", str(args.threads)] if args.threads else [])]
 
 
@@ -157,12 +164,12 @@ def format_table(args: argparse.Namespace, rows: dict[str, dict]) -> str:
     lines = [f"Faster R-CNN train step on {device}, batch {args.batch} at {args.size[0]}x{args.size[1]}, "
              f"{'fp16 autocast' if args.amp else 'float32'}; median of {args.steps} interleaved steps",
              f"student {args.student}", f"teacher {args.teacher}", ""]
-    return "\n".join(lines + ratio_table(rows, VARIANTS, "teacher", memory))
+    return "\n".join(lines + ratio_table(rows, variant_labels(args.levels), "teacher", memory))
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = resolve_preset(get_args_parser().parse_args(argv), PRESETS)
-    return run_step_benchmark(args, VARIANTS, measure, lambda path: teacher_checkpoint(args.teacher, path),
+    return run_step_benchmark(args, variant_labels(args.levels), measure, lambda path: teacher_checkpoint(args.teacher, path),
                               lambda variant: child_command(args, variant), lambda rows: format_table(args, rows), ROOT)
 
 

@@ -83,10 +83,12 @@ def get_args_parser() -> argparse.ArgumentParser:
 def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Callable[[dict], None]]]:
     """One distiller and a step function per variant, all updating the same student."""
     from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
 
     import nst_det.register_all  # noqa: F401  (models, optim wrappers, ...)
     from nst_det.registry import MODELS
 
+    init_default_scope("mmdet")  # BF16OptimWrapper lives in mmdet's registry, as in a Runner
     torch.manual_seed(0)
     model = MODELS.build(dict(
         type="ClassifierDistiller", student=dict(arch=args.student, num_classes=args.num_classes),
