@@ -22,7 +22,8 @@ def table_rows(output: str) -> dict[str, list[str]]:
 def test_benchmark_pretrain_compares_distillation_with_teacher_forward_plus_student_step():
     result = run_tool("benchmark_pretrain.py", ["--device", "cpu", "--student", "resnet18", "--teacher", "resnet34",
                                                 "--taps", "layer3", "layer4", "--num-classes", "10", "--batch", "2",
-                                                "--size", "64", "--steps", "1", "--warmup", "0", "--amp"])  # --amp: the GPU preset
+                                                "--size", "64", "--steps", "1", "--warmup", "0",
+                                                "--amp"])  # bf16, as the GPU preset
     assert result.returncode == 0, result.stderr[-3000:]
     assert "bf16 autocast" in result.stdout
     assert "('layer3.1.relu:input', 'layer3.5.relu:input'), ('layer4.1.relu:input', 'layer4.2.relu:input')" \

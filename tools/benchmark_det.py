@@ -169,7 +169,8 @@ def format_table(args: argparse.Namespace, rows: dict[str, dict]) -> str:
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = resolve_preset(get_args_parser().parse_args(argv), PRESETS)
-    return run_step_benchmark(args, variant_labels(args.levels), measure, lambda path: teacher_checkpoint(args.teacher, path),
+    return run_step_benchmark(args, variant_labels(args.levels), measure,
+                              lambda path: teacher_checkpoint(args.teacher, path),
                               lambda variant: child_command(args, variant), lambda rows: format_table(args, rows), ROOT)
 
 
