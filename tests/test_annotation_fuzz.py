@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nst_det.det.datasets import check_coco, check_voc_annotation
-from nst_det.utils.cli import check_work_dir
+from nst_det.engine.preflight import check_work_dir
 from nst_det.utils.errors import NSTDetError
 
 CLASSES = ("circle", "square")

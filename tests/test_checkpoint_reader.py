@@ -26,11 +26,11 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from nst_det.det import build_teacher
 from nst_det.det.weights import check_backbone_file
+from nst_det.engine.preflight import check_checkpoints
 from nst_det.pretrain.export import backbone_from_checkpoint
 from nst_det.pretrain.models import load_resnet_weights
 from nst_det.utils import checkpoint as checkpoint_module
 from nst_det.utils.checkpoint import convert_checkpoint, read_checkpoint, student_state_dict
-from nst_det.utils.cli import check_checkpoints
 from nst_det.utils.errors import NSTDetError
 
 from det_fixtures import DEMO, ROOT, TEACHER_CONFIG, build_model, run_tool, tiny_run_options

@@ -15,9 +15,11 @@ import argparse
 import sys
 from typing import Optional
 
+from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
+from nst_det.engine.preflight import preflight
 from nst_det.utils.cli import add_train_args, load_train_config, run_cli
 
 
@@ -25,6 +27,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser = add_train_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), amp_dtype="bfloat16")
     args = parser.parse_args(argv)
     cfg = load_train_config(args)
+    for note in preflight(cfg, training=True, data_check=not args.no_data_check):
+        print_log(note, logger="current")
     runner = Runner.from_cfg(cfg)
     runner.train()
     return 0

@@ -19,17 +19,16 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
-from nst_det.det.datasets import check_datasets
-from nst_det.det.runtime import apply_runtime_switches
 from nst_det.det.weights import resolve_checkpoint
+from nst_det.engine.preflight import preflight
 from nst_det.evaluation import configure_test_evaluation
-from nst_det.utils.cli import init_cpu_distributed, read_config, run_cli
+from nst_det.utils.cli import add_common_args, init_cpu_distributed, read_config, run_cli
 from nst_det.utils.weights import load_checked, read_state_dict, unwrap_model
 
 
@@ -38,16 +37,11 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument("config", help="config file (a distiller config tests its student)")
     parser.add_argument("checkpoint", help="checkpoint written by tools/train_det.py (or any state dict), "
                                            "or a work dir: the checkpoint its last_checkpoint file names")
-    parser.add_argument("--work-dir", help="where logs go (default: work_dirs/<config name>)")
+    add_common_args(parser)
     parser.add_argument("--out", help="also pickle the raw predictions to this .pkl file")
     parser.add_argument("--json-prefix", help="write detections to PREFIX.bbox.json (COCO results format)")
     parser.add_argument("--show-dir", help="draw predictions on the test images into this folder")
     parser.add_argument("--coco-ap", action="store_true", help="VOC configs: also report COCO-style AP")
-    parser.add_argument("--no-data-check", action="store_true", help="skip the up-front dataset check")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
-                        help="override config entries, e.g. data_root=/data/VOCdevkit/")
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none")
-    parser.add_argument("--local-rank", "--local_rank", type=int, default=0)
     return parser
 
 
@@ -93,9 +87,7 @@ def format_metrics(metrics: dict) -> str:
 def main(argv: Optional[list[str]] = None) -> int:
     args = get_args_parser().parse_args(argv)
     cfg, notes = load_test_config(args)
-    if not args.no_data_check:
-        notes += [f"dataset ok: {line}" for line in check_datasets(cfg, ("test_dataloader",))]
-    apply_runtime_switches(cfg, training=False)
+    notes += preflight(cfg, training=False, data_check=not args.no_data_check)
     if cfg.launcher != "none":
         init_cpu_distributed(cfg, cfg.launcher)
     runner = Runner.from_cfg(cfg)

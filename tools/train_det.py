@@ -5,7 +5,8 @@
     python tools/train_det.py configs/demo/faster_rcnn_nst_demo.py --work-dir work_dirs/nst_demo
     torchrun --nproc_per_node=8 tools/train_det.py CONFIG --launcher pytorch
 
-The flags are mmdet's ``tools/train.py``'s. Before the Runner is built, the datasets the config
+The flags are mmdet's ``tools/train.py``'s. Before the Runner is built (``nst_det/engine/preflight.py``,
+shared with the other tools), the work dir, the checkpoint to resume or start from and the datasets the config
 names are checked (missing folders or images, malformed XML/JSON, boxes outside the image: one
 ``error:`` line naming the file). Checkpoints hold the student detector only and load with
 ``torch.load(weights_only=True)``; ``tools/test_det.py CONFIG CKPT`` evaluates them.
@@ -24,25 +25,19 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
-from nst_det.det.datasets import check_datasets
-from nst_det.det.runtime import apply_runtime_switches
+from nst_det.engine.preflight import preflight
 from nst_det.utils.cli import add_train_args, load_train_config, run_cli
 from nst_det.utils.errors import NSTDetError
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = add_train_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
-    parser.add_argument("--no-data-check", action="store_true",
-                        help="skip the up-front dataset check (it reads every annotation once)")
-    args = parser.parse_args(argv)
+    args = add_train_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0])).parse_args(argv)
     if args.amp and args.amp_dtype == "bfloat16":
         raise NSTDetError("--amp-dtype bfloat16 is not available for detection: mmcv's RoIAlign has no bfloat16 "
                           "kernel; --amp trains detectors in float16 with dynamic loss scaling")
     cfg = load_train_config(args)
-    if not args.no_data_check:
-        for line in check_datasets(cfg, ("train_dataloader", "val_dataloader")):
-            print_log(f"dataset ok: {line}", logger="current")
-    apply_runtime_switches(cfg, training=True)
+    for note in preflight(cfg, training=True, data_check=not args.no_data_check):
+        print_log(note, logger="current")
     runner = Runner.from_cfg(cfg)
     runner.train()
     print(f"rank {get_rank()}: training finished, work dir {cfg.work_dir}", flush=True)

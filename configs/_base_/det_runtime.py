@@ -11,6 +11,7 @@ custom_hooks = [
     dict(type='BackboneCheckHook'),    # stop if the backbone file does not cover the backbone
     dict(type='DistillStateHook'),     # distillation adapters saved beside, not in, the student's state_dict
     dict(type='IterationSeedHook'),    # reseed per iteration: a resumed run draws what the uninterrupted one would
+    dict(type='RuntimeSwitchesHook'),  # under a stock tool, say which of the switches below were not applied
 ]
 # Switches tools/train_det.py and tools/test_det.py apply (nst_det/det/runtime.py):
 checked_image_loading = True  # LoadImageFromFile -> CheckedLoadImageFromFile: truncated/undecodable images named

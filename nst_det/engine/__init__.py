@@ -14,8 +14,10 @@ from .hooks import (
                     IterationSeedHook,
                     NonFiniteLossHook,
                     PlainCheckpointHook,
+                    RuntimeSwitchesHook,
                     TeacherAccuracyHook,
 )
 
 __all__ = ["AtomicLocalBackend", "BackboneCheckHook", "DistillStateHook", "ExportBackboneHook", "FreeSpaceHook",
-           "IterationSeedHook", "NonFiniteLossHook", "PlainCheckpointHook", "TeacherAccuracyHook"]
+           "IterationSeedHook", "NonFiniteLossHook", "PlainCheckpointHook", "RuntimeSwitchesHook",
+           "TeacherAccuracyHook"]

@@ -15,10 +15,24 @@ from nst_det.utils.errors import NSTDetError
 AMP_DTYPES = ("float16", "bfloat16")
 
 
-def add_train_args(parser: argparse.ArgumentParser, amp_dtype: str = "float16") -> argparse.ArgumentParser:
-    """The flags of mmdet's ``tools/train.py``, plus ``--amp-dtype`` (default ``amp_dtype``)."""
-    parser.add_argument("config", help="config file")
+def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """The flags every tool that builds a Runner shares (mmdet's ``tools/train.py``/``test.py`` names)."""
     parser.add_argument("--work-dir", help="where logs and checkpoints go (default: work_dirs/<config name>)")
+    parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
+                        help="override config entries, e.g. data_root=/data/VOCdevkit/ model.teacher.checkpoint=PATH")
+    parser.add_argument("--no-data-check", action="store_true",
+                        help="skip the up-front dataset check (it reads every annotation once)")
+    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none",
+                        help="job launcher; 'pytorch' under torchrun")
+    parser.add_argument("--local-rank", "--local_rank", type=int, default=0)
+    return parser
+
+
+def add_train_args(parser: argparse.ArgumentParser, amp_dtype: str = "float16") -> argparse.ArgumentParser:
+    """The flags of mmdet's ``tools/train.py`` (with :func:`add_common_args`), plus ``--amp-dtype``
+    (default ``amp_dtype``)."""
+    parser.add_argument("config", help="config file")
+    add_common_args(parser)
     parser.add_argument("--resume", nargs="?", type=str, const="auto",
                         help="resume from a checkpoint path, or with no value (or 'auto') from the "
                              "latest complete checkpoint in the work dir")
@@ -32,16 +46,12 @@ def add_train_args(parser: argparse.ArgumentParser, amp_dtype: str = "float16") 
                              "over the config's auto_scale_lr.base_batch_size")
     parser.add_argument("--deterministic", action="store_true",
                         help="deterministic algorithms (randomness.deterministic=True) for reproducible runs")
-    parser.add_argument("--cfg-options", nargs="+", action=DictAction, default={},
-                        help="override config entries, e.g. model.teacher.checkpoint=PATH")
-    parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none",
-                        help="job launcher; 'pytorch' under torchrun")
-    parser.add_argument("--local-rank", "--local_rank", type=int, default=0)
     return parser
 
 
 def load_train_config(args: argparse.Namespace) -> Config:
-    """Read ``args.config``, apply the flags as mmdet's ``tools/train.py`` does, and preflight it."""
+    """Read ``args.config`` and apply the flags as mmdet's ``tools/train.py`` does (then the tools run
+    :func:`~nst_det.engine.preflight.preflight`)."""
     if "LOCAL_RANK" not in os.environ:
         os.environ["LOCAL_RANK"] = str(args.local_rank)
     config_path = Path(args.config)
@@ -64,8 +74,6 @@ def load_train_config(args: argparse.Namespace) -> Config:
         if not Path(args.resume).is_file():
             raise NSTDetError(f"--resume {args.resume}: no such checkpoint file")
         cfg.resume, cfg.load_from = True, args.resume
-    check_work_dir(cfg.work_dir)
-    check_checkpoints(cfg)
     return cfg
 
 
@@ -108,25 +116,6 @@ def read_config(path: Union[str, Path], options: dict) -> Config:
         raise NSTDetError(f"cannot read config {path}: {type(exc).__name__}: {exc}") from None
     merge_options(cfg, options)
     return cfg
-
-
-def check_checkpoints(cfg: Config) -> None:
-    """Read the checkpoint a run will resume or start from before the Runner is built.
-
-    A missing, damaged or hostile file fails here with one line naming it (mmengine would fail deep
-    inside ``torch.load``); the same safe reader then serves mmengine itself (see
-    :func:`~nst_det.utils.checkpoint.read_checkpoint`).
-    """
-    from mmengine.runner import find_latest_checkpoint
-
-    from nst_det.utils.checkpoint import read_checkpoint
-
-    path, what = cfg.get("load_from"), "load_from checkpoint"
-    if cfg.get("resume"):
-        what = "resume checkpoint"
-        path = path or find_latest_checkpoint(cfg.work_dir)
-    if path:
-        read_checkpoint(path, what=what)
 
 
 def init_cpu_distributed(cfg: Config, launcher: str) -> None:
@@ -183,18 +172,6 @@ def merge_options(cfg: Config, options: dict) -> None:
         for name in list(cfg.keys()):
             if name != key:
                 cfg[name] = _replace_prefix(cfg[name], old, new)
-
-
-def check_work_dir(work_dir: str) -> None:
-    """Fail before training if the work dir cannot be created or written."""
-    path = Path(work_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        probe = path / f".write_test_{os.getpid()}"
-        probe.write_bytes(b"\0" * 4096)
-        probe.unlink()
-    except OSError as exc:
-        raise NSTDetError(f"work dir {path} is not writable: {exc.strerror or exc}") from None
 
 
 def finish_distributed() -> None:

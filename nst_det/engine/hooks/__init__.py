@@ -3,7 +3,8 @@ from .detection_hooks import BackboneCheckHook, DistillStateHook
 from .iteration_seed_hook import IterationSeedHook
 from .plain_checkpoint_hook import PlainCheckpointHook
 from .pretrain_hooks import ExportBackboneHook, TeacherAccuracyHook
+from .runtime_switches_hook import RuntimeSwitchesHook
 from .training_guards import FreeSpaceHook, NonFiniteLossHook, is_training_run
 
 __all__ = ["BackboneCheckHook", "DistillStateHook", "ExportBackboneHook", "FreeSpaceHook", "IterationSeedHook",
-           "NonFiniteLossHook", "PlainCheckpointHook", "TeacherAccuracyHook", "is_training_run"]
+           "NonFiniteLossHook", "PlainCheckpointHook", "RuntimeSwitchesHook", "TeacherAccuracyHook", "is_training_run"]

@@ -1,0 +1,70 @@
+"""One preflight for every tool that builds a Runner: what is checked and applied before it is built.
+
+mmengine meets a bad work dir, a damaged checkpoint or a missing image deep inside a run (after the
+model is built, sometimes an epoch in) with a traceback. ``tools/train_det.py``, ``tools/test_det.py``
+and ``tools/pretrain_backbone.py`` call :func:`preflight` first, so each fails in one line naming the
+file, and the config's runtime switches (:mod:`nst_det.det.runtime`) are applied in one place.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mmengine.config import Config
+
+from nst_det.det.datasets import check_datasets
+from nst_det.det.runtime import apply_runtime_switches
+from nst_det.utils.errors import NSTDetError
+
+TRAIN_LOADERS = ("train_dataloader", "val_dataloader")
+TEST_LOADERS = ("test_dataloader",)
+
+
+def preflight(cfg: Config, training: bool, data_check: bool = True) -> list[str]:
+    """Check the work dir, the checkpoint a run resumes or starts from, and the datasets' files (VOC/COCO
+    annotations and images), then apply the runtime switches; ``cfg`` is changed in place.
+
+    Returns:
+        Lines for the log (``"dataset ok: ..."``).
+
+    Raises:
+        NSTDetError: one line naming what is wrong and where.
+    """
+    check_work_dir(cfg.work_dir)
+    check_checkpoints(cfg)
+    notes = []
+    if data_check:
+        notes = [f"dataset ok: {line}" for line in check_datasets(cfg, TRAIN_LOADERS if training else TEST_LOADERS)]
+    apply_runtime_switches(cfg, training)
+    return notes
+
+
+def check_checkpoints(cfg: Config) -> None:
+    """Read the checkpoint a run will resume or start from before the Runner is built.
+
+    A missing, damaged or hostile file fails here with one line naming it (mmengine would fail deep
+    inside ``torch.load``); the same safe reader then serves mmengine itself (see
+    :func:`~nst_det.utils.checkpoint.read_checkpoint`).
+    """
+    from mmengine.runner import find_latest_checkpoint
+
+    from nst_det.utils.checkpoint import read_checkpoint
+
+    path, what = cfg.get("load_from"), "load_from checkpoint"
+    if cfg.get("resume"):
+        what = "resume checkpoint"
+        path = path or find_latest_checkpoint(cfg.work_dir)
+    if path:
+        read_checkpoint(path, what=what)
+
+
+def check_work_dir(work_dir: str) -> None:
+    """Fail before training if the work dir cannot be created or written."""
+    path = Path(work_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write_test_{os.getpid()}"
+        probe.write_bytes(b"\0" * 4096)
+        probe.unlink()
+    except OSError as exc:
+        raise NSTDetError(f"work dir {path} is not writable: {exc.strerror or exc}") from None
