@@ -33,11 +33,11 @@ from PIL import Image, UnidentifiedImageError
 from torch import Tensor, nn
 
 from nst_det.losses import nst_mmd2, selectivity_maps
+from nst_det.pretrain.classifiers import build_classifier
 from nst_det.pretrain.data import val_transform
-from nst_det.pretrain.models import build_resnet
 from nst_det.taps import FeatureTaps
 from nst_det.utils.errors import NSTDetError
-from nst_det.utils.weights import load_checked, read_resnet_state_dict
+from nst_det.utils.weights import load_checked, read_classifier_state_dict
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
@@ -71,17 +71,17 @@ def preprocess(image: Image.Image, crop: int = 224, resize: int = 256) -> tuple[
 def load_classifier(path: Union[str, Path], arch: str, num_classes: Optional[int] = None,
                     what: str = "checkpoint") -> nn.Module:
     """A ResNet in eval mode with the weights of ``path`` (any format
-    :func:`~nst_det.utils.weights.read_resnet_state_dict` reads).
+    :func:`~nst_det.utils.weights.read_classifier_state_dict` reads).
 
     ``num_classes`` defaults to the rows of the checkpoint's ``fc.weight``. A backbone export
     without ``fc.*`` loads too: the head keeps its random init (it is not used here), and every
     other key must match exactly — a missing, unexpected or mis-shaped backbone key is an error.
     """
-    state_dict, fmt = read_resnet_state_dict(path, what)
+    state_dict, fmt = read_classifier_state_dict(path, what)
     has_head = "fc.weight" in state_dict
     if num_classes is None:
         num_classes = int(state_dict["fc.weight"].shape[0]) if has_head else 1000
-    model = build_resnet(arch, num_classes)
+    model = build_classifier(arch, num_classes)
     load_checked(model, state_dict, what, f"{path} ({fmt} format)", optional=() if has_head else ("fc.",),
                  name=f"{arch} with {num_classes} classes",
                  hint=f"Is it a checkpoint of another architecture{' or number of classes' if has_head else ''}?")

@@ -70,6 +70,21 @@ def _tensor_tuple(value: object, where: str) -> tuple[Tensor, ...]:
 Feature = Union[Tensor, tuple[Tensor, ...]]
 
 
+def missing_module(model: nn.Module, name: str) -> str:
+    """Why ``model.get_submodule(name)`` fails, naming what exists: the children of the deepest existing
+    parent (``"ResNet has no 'layer4.5': 'layer4' has children ['0', '1']"``)."""
+    parent, found = model, []
+    for part in name.split("."):
+        children = dict(parent.named_children())
+        if part not in children:
+            where = f"{'.'.join(found)!r} has" if found else "its top level has"
+            return (f"{type(model).__name__} has no submodule {name!r}: {where} "
+                    f"children {list(children) or 'none'}")
+        parent = children[part]
+        found.append(part)
+    return f"{type(model).__name__} has no submodule {name!r}"
+
+
 class FeatureTaps:
     """Forward hooks on named submodules of ``model`` that store the features of the last forward.
 
@@ -105,10 +120,7 @@ class FeatureTaps:
         try:
             return self.model.get_submodule(spec.module)
         except AttributeError:
-            children = [name for name, _ in self.model.named_children()]
-            raise InvalidInputError(
-                f"tap {str(spec)!r}: {type(self.model).__name__} has no submodule {spec.module!r} "
-                f"(top-level children: {children})") from None
+            raise InvalidInputError(f"tap {str(spec)!r}: {missing_module(self.model, spec.module)}") from None
 
     def _store(self, name: str, value: object, clone: bool) -> None:
         if self.keep_tuple and not clone:  # output taps only

@@ -27,8 +27,8 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from nst_det.det import build_teacher
 from nst_det.det.weights import check_backbone_file
 from nst_det.engine.preflight import check_checkpoints
+from nst_det.pretrain.classifiers import load_classifier_weights
 from nst_det.pretrain.export import backbone_from_checkpoint
-from nst_det.pretrain.models import load_resnet_weights
 from nst_det.utils import checkpoint as checkpoint_module
 from nst_det.utils.checkpoint import convert_checkpoint, read_checkpoint, student_state_dict
 from nst_det.utils.errors import NSTDetError
@@ -54,7 +54,7 @@ def _backbone_with_file(path: Path):
 
 # Every place a tool reads a checkpoint, called as the tool calls it.
 ENTRY_POINTS = {
-    "teacher classifier": lambda p, d: load_resnet_weights(torchvision.models.resnet18(), p, "resnet18"),
+    "teacher classifier": lambda p, d: load_classifier_weights(torchvision.models.resnet18(), p, "resnet18"),
     "teacher detector": lambda p, d: build_teacher(TEACHER_CONFIG, p),
     "backbone file": lambda p, d: check_backbone_file(_backbone_with_file(p)),
     "load_from": lambda p, d: check_checkpoints(Config(dict(load_from=str(p), resume=False, work_dir=str(d)))),
@@ -169,7 +169,7 @@ def test_model_zoo_checkpoint_with_numpy_meta(legacy_format, tmp_path, monkeypat
     assert logged == [f"teacher checkpoint {path}: read as data; skipped 1 object(s) that are not data: "
                       f"1 test_checkpoint_reader._Opaque under meta (hook_msgs). To make the file loadable by "
                       f"stock tools on torch>=2.6: python tools/convert_checkpoint.py {path} OUT.pth"]
-    load_resnet_weights(torchvision.models.resnet18(), path, "resnet18")  # the teacher entry point takes it
+    load_classifier_weights(torchvision.models.resnet18(), path, "resnet18")  # the teacher entry point takes it
 
     convert_checkpoint(path, tmp_path / "plain.pth")
     plain = torch.load(tmp_path / "plain.pth", weights_only=True)

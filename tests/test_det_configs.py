@@ -9,8 +9,10 @@ import torch
 from mmengine.config import Config
 
 from nst_det.det import NSTDistillDetector, check_backbone_file
+from nst_det.pretrain.classifiers import build_classifier
+from nst_det.pretrain.students import STUDENTS, student_backbone
 
-from det_fixtures import ROOT, backbone_state_dict, build_model, feature_checkpoint
+from det_fixtures import ROOT, build_model, feature_checkpoint
 
 CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.py")
                  if "pretrain" not in p.parts and "_base_" not in p.parts)
@@ -18,12 +20,19 @@ CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.py")
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict:
+    """A backbone export of each student, written by the ImageNet stage's export path (random weights)."""
     root = tmp_path_factory.mktemp("config_weights")
     out = {}
-    for arch in ("resnet18", "resnet34", "resnet50"):
+    torch.manual_seed(0)
+    for arch in ("resnet18", "resnet34", "resnet50", "mobilenet_v2"):
         out[arch] = root / f"{arch}.pth"
-        torch.save(backbone_state_dict(arch), out[arch])
+        torch.save(student_backbone(build_classifier(arch, 10).state_dict(), arch), out[arch])
     return out
+
+
+def student_of(backbone: dict) -> str:
+    """The student architecture whose export fits a config's backbone (``ResNet(depth=34)`` -> ``resnet34``)."""
+    return next(arch for arch, spec in STUDENTS.items() if all(backbone.get(k) == v for k, v in spec.mmdet.items()))
 
 
 def test_the_config_list_covers_headline_variants_and_demo():
@@ -32,7 +41,10 @@ def test_the_config_list_covers_headline_variants_and_demo():
             "faster_rcnn_nst_coco.py", "faster_rcnn_nst_backbone_only_coco.py", "faster_rcnn_baseline_coco.py",
             "demo/faster_rcnn_nst_demo.py", "demo/faster_rcnn_r34_teacher_demo.py",
             # same-teacher controls
-            "faster_rcnn_fpn_mse.py", "faster_rcnn_fpn_mse_coco.py", "demo/faster_rcnn_fpn_mse_demo.py"} <= names
+            "faster_rcnn_fpn_mse.py", "faster_rcnn_fpn_mse_coco.py", "demo/faster_rcnn_fpn_mse_demo.py",
+            # students beyond ResNet-18
+            "faster_rcnn_r34_nst_backbone_only.py", "faster_rcnn_r50_nst_backbone_only.py",
+            "faster_rcnn_mbv2_nst_backbone_only.py"} <= names
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.relative_to(ROOT / "configs").as_posix())
@@ -41,7 +53,7 @@ def test_config_builds(config: Path, files, tmp_path):
     assert cfg.default_scope == "mmdet" and "PlainCheckpointHook" in {h["type"] for h in cfg.custom_hooks}
     assert cfg.default_hooks.checkpoint.backend_args == dict(backend="atomic_local")
     model_cfg = cfg.model.get("student", cfg.model)
-    variables = {"backbone_checkpoint": str(files[f"resnet{model_cfg.backbone.depth}"])}
+    variables = {"backbone_checkpoint": str(files[student_of(model_cfg.backbone)])}
     if "teacher_checkpoint" in cfg:
         variables["teacher_checkpoint"] = str(feature_checkpoint(cfg.teacher_config, tmp_path / "teacher.pth"))
     model = build_model(config, **variables)
@@ -59,3 +71,20 @@ def test_config_builds(config: Path, files, tmp_path):
             assert {k: v for k, v in cfg.model.distill.items() if k not in ("loss", "adapt_channels")} \
                 == {k: v for k, v in nst_cfg.model.distill.items() if k != "loss"}
             assert cfg.train_cfg == nst_cfg.train_cfg and cfg.param_scheduler == nst_cfg.param_scheduler
+
+
+@pytest.mark.parametrize("name, arch", [("faster_rcnn_r34_nst_backbone_only.py", "resnet34"),
+                                        ("faster_rcnn_r50_nst_backbone_only.py", "resnet50"),
+                                        ("faster_rcnn_mbv2_nst_backbone_only.py", "mobilenet_v2")])
+def test_new_student_configs_load_the_whole_export(name, arch, files):
+    """The backbone's Pretrained init takes every tensor of the student's export; the FPN fits its channels."""
+    model = build_model(ROOT / "configs" / name, backbone_checkpoint=str(files[arch]))
+    exported = torch.load(files[arch], weights_only=True)
+    assert set(model.backbone.state_dict()) == set(exported)  # no missing, no unexpected key
+    model.backbone.init_weights()
+    for key, value in exported.items():
+        assert torch.equal(model.backbone.state_dict()[key], value), key
+    model.eval()
+    with torch.no_grad():
+        levels = model.neck(model.backbone(torch.randn(1, 3, 64, 64)))
+    assert [tuple(x.shape[1:]) for x in levels[:4]] == [(256, 16, 16), (256, 8, 8), (256, 4, 4), (256, 2, 2)]

@@ -11,7 +11,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from nst_det.losses import NSTLoss
-from nst_det.pretrain import ClassifierDistiller
+from nst_det.pretrain import STUDENTS, ClassifierDistiller
 from nst_det.registry import MODELS
 from nst_det.utils.cli import merge_options
 
@@ -22,7 +22,8 @@ CONFIGS = sorted(p for p in (ROOT / "configs" / "pretrain").glob("*.py"))
 def test_the_config_list_covers_both_recipes_and_the_demo():
     names = {p.name for p in CONFIGS}
     assert {"nst_r101_r18_imagenet.py", "nst_r101_r18_imagenet_released_recipe.py", "baseline_r18_imagenet.py",
-            "kd_nst_r101_r18_imagenet.py", "demo_nst_r34_r18.py", "demo_teacher_r34.py"} <= names
+            "kd_nst_r101_r18_imagenet.py", "demo_nst_r34_r18.py", "demo_teacher_r34.py",
+            "nst_r101_r34_imagenet.py", "nst_r101_r50_imagenet.py", "nst_r101_mbv2_imagenet.py"} <= names
 
 
 @pytest.fixture(scope="module")
@@ -53,3 +54,5 @@ def test_config_builds(config: Path, teacher_files):
         assert isinstance(model.distill_loss, NSTLoss)
         assert (model.distill_loss.kernel, model.distill_loss.loss_weight) == ("poly", 50.0)
         assert model.distill_loss.mmd_kwargs["constant"] == 0.0 and model.distill_loss.mmd_kwargs["eps"] == 1e-10
+        # the student's final pre-activation (nst_det/pretrain/students.py)
+        assert [str(s) for s, _ in model.tap_pairs] == [STUDENTS[model.student_arch].final_tap]

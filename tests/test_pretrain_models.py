@@ -10,8 +10,10 @@ import torchvision
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 
-from nst_det.pretrain.export import check_against_mmdet_resnet, export_backbone
-from nst_det.pretrain.models import ClassifierDistiller, load_resnet_weights, tap_loss_name
+from nst_det.pretrain.classifiers import load_classifier_weights
+from nst_det.pretrain.export import export_backbone
+from nst_det.pretrain.models import ClassifierDistiller, tap_loss_name
+from nst_det.pretrain.students import check_against_mmdet_backbone
 from nst_det.registry import MODELS
 from nst_det.utils.errors import NSTDetError
 
@@ -91,39 +93,44 @@ def test_teacher_loads_from_every_supported_format(tmp_path, fmt):
         sd = {f"module.{k}": v for k, v in sd.items()}
     torch.save(sd, tmp_path / "teacher.pth")
     model = torchvision.models.resnet18(num_classes=3)
-    assert load_resnet_weights(model, tmp_path / "teacher.pth", "resnet18") == ("torchvision" if fmt == "ddp" else fmt)
+    fmt_read = load_classifier_weights(model, tmp_path / "teacher.pth", "resnet18")
+    assert fmt_read == ("torchvision" if fmt == "ddp" else fmt)
     for key, value in reference.state_dict().items():
         assert torch.equal(model.state_dict()[key], value), key
 
 
 def test_teacher_of_another_architecture_is_refused(tmp_path, teacher_file):
     with pytest.raises(NSTDetError, match=r"does not fit the resnet50 it is loaded into: \d+ of \d+ keys missing"):
-        load_resnet_weights(torchvision.models.resnet50(num_classes=4), teacher_file, "resnet50")
+        load_classifier_weights(torchvision.models.resnet50(num_classes=4), teacher_file, "resnet50")
     with pytest.raises(NSTDetError, match=r"shape mismatches: 'fc.weight \(file \(4, 512\), model \(10, 512\)\)'"):
-        load_resnet_weights(torchvision.models.resnet34(num_classes=10), teacher_file, "resnet34")
+        load_classifier_weights(torchvision.models.resnet34(num_classes=10), teacher_file, "resnet34")
     torch.save({"encoder.weight": torch.zeros(3)}, tmp_path / "other.pth")
-    with pytest.raises(NSTDetError, match="unrecognised key layout"):
-        load_resnet_weights(torchvision.models.resnet18(), tmp_path / "other.pth", "resnet18")
+    with pytest.raises(NSTDetError, match=r"other.pth \(torchvision format\) does not fit the resnet18 .* keys missing"
+                                          r".*1 unexpected keys: 'encoder.weight'"):
+        load_classifier_weights(torchvision.models.resnet18(), tmp_path / "other.pth", "resnet18")
     (tmp_path / "truncated.pth").write_bytes(teacher_file.read_bytes()[:1000])
     with pytest.raises(NSTDetError, match="not a readable PyTorch checkpoint"):
-        load_resnet_weights(torchvision.models.resnet34(num_classes=4), tmp_path / "truncated.pth", "resnet34")
+        load_classifier_weights(torchvision.models.resnet34(num_classes=4), tmp_path / "truncated.pth", "resnet34")
     with pytest.raises(NSTDetError, match="does not exist"):
-        load_resnet_weights(torchvision.models.resnet34(), tmp_path / "missing.pth", "resnet34")
+        load_classifier_weights(torchvision.models.resnet34(), tmp_path / "missing.pth", "resnet34")
 
 
 def test_malicious_teacher_checkpoint_is_refused_without_running_it(tmp_path):
     target = tmp_path / "pwned.txt"
     write_malicious_checkpoint(tmp_path / "evil.pth", target)
     with pytest.raises(NSTDetError, match=r"refers to io\.open, which no checkpoint needs"):
-        load_resnet_weights(torchvision.models.resnet18(), tmp_path / "evil.pth", "resnet18")
+        load_classifier_weights(torchvision.models.resnet18(), tmp_path / "evil.pth", "resnet18")
     assert not target.exists()
 
 
 def test_configuration_errors_are_clear(teacher_file):
     with pytest.raises(NSTDetError, match="need a teacher"):
         build_distiller(teacher_file, teacher=None)
-    with pytest.raises(NSTDetError, match="unknown architecture 'resnet19'"):
+    with pytest.raises(NSTDetError, match=r"model.student arch 'resnet19' has no MMDetection backbone to export to; "
+                                          r"students: \['mobilenet_v2', 'resnet101'"):
         build_distiller(teacher_file, student=dict(arch="resnet19", num_classes=4))
+    with pytest.raises(NSTDetError, match="unknown architecture 'resnet19'; choose a torchvision classification model"):
+        build_distiller(teacher_file, teacher=dict(arch="resnet19", num_classes=4, checkpoint=str(teacher_file)))
     with pytest.raises(NSTDetError, match="teacher.checkpoint is not set"):
         build_distiller(teacher_file, teacher=dict(arch="resnet34", num_classes=4))
 
@@ -161,7 +168,7 @@ def test_export_loads_into_mmdet_resnet_with_no_missing_keys(tmp_path, teacher_f
     model.train_step(batch(), OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.1)))  # move BN stats
     out = export_backbone(model.backbone_state_dict(), tmp_path / "backbone_resnet18.pth", {"arch": "resnet18"})
     exported = torch.load(out, weights_only=True)
-    assert check_against_mmdet_resnet(exported, "resnet18") == ([], [])
+    assert check_against_mmdet_backbone(exported, "resnet18") == ([], [])
     assert (tmp_path / "backbone_resnet18.json").is_file()
 
     backbone = ResNet(depth=18, init_cfg=dict(type="Pretrained", checkpoint=str(out)))

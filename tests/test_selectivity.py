@@ -12,7 +12,7 @@ from PIL import Image
 from torchvision.transforms import functional as TF
 
 from nst_det.losses import nst_mmd2, selectivity_maps
-from nst_det.pretrain.models import build_resnet
+from nst_det.pretrain.classifiers import build_classifier
 from nst_det.selectivity import (
     compare_selectivity,
     load_classifier,
@@ -44,7 +44,8 @@ visualize = _load_tool()
 def files(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("selectivity")
     torch.manual_seed(0)
-    r18_a, r18_b, r34 = build_resnet("resnet18", 5), build_resnet("resnet18", 5), build_resnet("resnet34", 7)
+    r18_a, r18_b = build_classifier("resnet18", 5), build_classifier("resnet18", 5)
+    r34 = build_classifier("resnet34", 7)
     paths = {"r18_a": root / "r18_a.pth", "r18_b": root / "r18_b.pth", "r34": root / "r34.pth",
              "backbone": root / "backbone_resnet18.pth", "mmpretrain": root / "mmpre.pth",
              "broken_backbone": root / "broken.pth"}
@@ -68,7 +69,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
 def _independent_features(path: Path, arch: str, num_classes: int, tap: str, image: Path) -> torch.Tensor:
     """The tapped features computed without nst_det.selectivity: torchvision model, own transform."""
-    model = build_resnet(arch, num_classes)
+    model = build_classifier(arch, num_classes)
     model.load_state_dict(torch.load(path, weights_only=True))
     model.eval()
     with Image.open(image) as img:

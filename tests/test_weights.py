@@ -7,8 +7,8 @@ import torchvision
 from mmdet.models.backbones import ResNet
 
 from nst_det.det.weights import check_backbone_file
-from nst_det.pretrain.export import check_against_mmdet_resnet
-from nst_det.pretrain.models import load_resnet_weights
+from nst_det.pretrain.classifiers import load_classifier_weights
+from nst_det.pretrain.students import check_against_mmdet_backbone
 from nst_det.selectivity import load_classifier
 from nst_det.utils.errors import NSTDetError
 from nst_det.utils.weights import check_state_dict, key_differences, read_state_dict, unwrap_model
@@ -24,11 +24,12 @@ def test_every_reader_tolerates_a_missing_num_batches_tracked_and_nothing_else(t
     full = torchvision.models.resnet18(num_classes=3).state_dict()
     torch.save(without_counters(full), tmp_path / "old.pth")
     torch.save(without_counters({k: v for k, v in full.items() if not k.startswith("fc.")}), tmp_path / "backbone.pth")
-    assert load_resnet_weights(torchvision.models.resnet18(num_classes=3), tmp_path / "old.pth", "resnet18")
+    assert load_classifier_weights(torchvision.models.resnet18(num_classes=3), tmp_path / "old.pth", "resnet18")
     assert load_classifier(tmp_path / "old.pth", "resnet18").fc.out_features == 3
     backbone = ResNet(depth=18, init_cfg=dict(type="Pretrained", checkpoint=str(tmp_path / "backbone.pth")))
     assert check_backbone_file(backbone) == str(tmp_path / "backbone.pth")
-    assert check_against_mmdet_resnet(torch.load(tmp_path / "backbone.pth", weights_only=True), "resnet18") == ([], [])
+    exported = torch.load(tmp_path / "backbone.pth", weights_only=True)
+    assert check_against_mmdet_backbone(exported, "resnet18") == ([], [])
     broken = without_counters(full)
     broken.pop("layer1.0.bn1.running_mean")
     with pytest.raises(NSTDetError, match=r"1 of \d+ keys missing: 'layer1.0.bn1.running_mean'"):

@@ -133,9 +133,9 @@ def measure(args: argparse.Namespace, variants: list[str]) -> dict[str, dict]:
 
 def teacher_checkpoint(args: argparse.Namespace, out: Path) -> Path:
     """Random teacher weights in torchvision layout (speed does not depend on their values)."""
-    from nst_det.pretrain.models import build_resnet
+    from nst_det.pretrain.classifiers import build_classifier
 
-    torch.save(build_resnet(args.teacher, args.num_classes).state_dict(), out)
+    torch.save(build_classifier(args.teacher, args.num_classes).state_dict(), out)
     return out
 
 

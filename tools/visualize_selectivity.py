@@ -11,7 +11,7 @@ peak activation (``--rank-by mean``: mean activation), each upsampled over the c
 the per-image MMD² (polynomial kernel, d=2, as in the paper) in the title. See
 :mod:`nst_det.selectivity`.
 
-Checkpoints: any format ``nst_det.utils.weights.read_resnet_state_dict`` reads (torchvision
+Checkpoints: any format ``nst_det.utils.weights.read_classifier_state_dict`` reads (torchvision
 state dict, ``classifier_<arch>.pth``, a backbone export without ``fc``, mmpretrain, our training
 checkpoints). ``--num-classes`` defaults to the checkpoint's ``fc.weight`` rows.
 """

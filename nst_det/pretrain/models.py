@@ -1,56 +1,24 @@
-"""Networks for the ImageNet stage: ResNets by name, teacher loading, and the distiller.
+"""The distiller of the ImageNet stage: a student classifier trained from a frozen teacher.
 
-ResNets are torchvision's (``conv1``, ``bn1``, ``layer1..4``, ``fc``): the same key layout as
-MMDetection's ``ResNet`` backbone, so the student's backbone exports without key surgery.
+Networks are torchvision classifiers by name (:mod:`nst_det.pretrain.classifiers`): the teacher any of
+them, the student one with an MMDetection backbone to export to (:mod:`nst_det.pretrain.students`).
 """
 from __future__ import annotations
 
 from contextlib import nullcontext
-from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Optional, Union
 
 import torch
 import torch.nn.functional as F
-import torchvision
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
 from nst_det.distill import FrozenTeacherMixin, distill_settings, refuse_renamed, warmup_factor
+from nst_det.pretrain.classifiers import build_classifier, load_classifier_weights
+from nst_det.pretrain.students import student_backbone, student_spec
 from nst_det.registry import MODELS
 from nst_det.taps import FeatureTaps, TapSpec
-from nst_det.utils.errors import NSTDetError
-from nst_det.utils.weights import load_checked, read_resnet_state_dict
-
-RESNETS: dict[str, Callable[..., torchvision.models.ResNet]] = {
-    "resnet18": torchvision.models.resnet18,
-    "resnet34": torchvision.models.resnet34,
-    "resnet50": torchvision.models.resnet50,
-    "resnet101": torchvision.models.resnet101,
-    "resnet152": torchvision.models.resnet152,
-}
-
-
-def build_resnet(arch: str, num_classes: int) -> torchvision.models.ResNet:
-    """A randomly initialised torchvision ResNet (``arch`` like ``"resnet18"``) with ``num_classes`` logits."""
-    if arch not in RESNETS:
-        raise NSTDetError(f"unknown architecture {arch!r}; choose one of {sorted(RESNETS)}")
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise NSTDetError(f"num_classes must be a positive integer, got {num_classes!r}")
-    return RESNETS[arch](weights=None, num_classes=num_classes)
-
-
-def load_resnet_weights(model: nn.Module, path: Union[str, Path], arch: str,
-                        what: str = "teacher checkpoint") -> str:
-    """Load ``path`` (any format :func:`~nst_det.utils.weights.read_resnet_state_dict` reads) into ``model``;
-    any missing, unexpected or mis-shaped key is an error.
-
-    Returns:
-        The detected checkpoint format.
-    """
-    state_dict, fmt = read_resnet_state_dict(path, what)
-    load_checked(model, state_dict, what, f"{path} ({fmt} format)", name=arch,
-                 hint="Is it a checkpoint of another architecture or number of classes?")
-    return fmt
+from nst_det.utils.errors import InvalidInputError, NSTDetError
 
 
 # ----------------------------------------------------------------------------- distiller
@@ -70,9 +38,11 @@ class ClassifierDistiller(FrozenTeacherMixin, BaseModel):
     """Train a student classifier with CE + Σ NST(taps) [+ KD] from a frozen teacher.
 
     Args:
-        student: ``dict(arch='resnet18', num_classes=K)``.
-        teacher: ``dict(arch='resnet101', num_classes=K, checkpoint=PATH)``; ``None`` trains the
-            student alone (the CE baseline, or a teacher from scratch).
+        student: ``dict(arch='resnet18', num_classes=K)``; ``arch`` one of
+            :data:`~nst_det.pretrain.students.STUDENTS` (resnet18/34/50/101/152, mobilenet_v2).
+        teacher: ``dict(arch='resnet101', num_classes=K_t, checkpoint=PATH)``, ``arch`` any torchvision
+            classification model; ``None`` trains the student alone (the CE baseline, or a teacher from
+            scratch). ``K_t`` may differ from ``K`` unless ``distill.kd_loss`` compares their logits.
         distill: the distillation settings (:mod:`nst_det.distill.settings`):
 
             * ``taps``: ``[(student_tap, teacher_tap), ...]`` — dotted module names, ``:input`` for a
@@ -98,8 +68,9 @@ class ClassifierDistiller(FrozenTeacherMixin, BaseModel):
         settings = distill_settings("ClassifierDistiller", distill, extra_keys=("kd_loss",))
         taps, kd_loss = settings["taps"] or (), settings.get("kd_loss")
         self.distill_cfg = settings
-        self.student = build_resnet(student["arch"], student["num_classes"])
-        self.student_arch = student["arch"]
+        student_spec(student["arch"], where="model.student")  # refuse a student that cannot be exported
+        self.student = build_classifier(student["arch"], student["num_classes"])
+        self.student_arch, self.num_classes = student["arch"], student["num_classes"]
         self.channels_last = channels_last
         self.teacher_cfg = dict(teacher) if teacher else None
         self.set_teacher(self._build_teacher(teacher) if teacher else None)
@@ -108,6 +79,10 @@ class ClassifierDistiller(FrozenTeacherMixin, BaseModel):
                               "set model.teacher=dict(arch=..., num_classes=..., checkpoint=...)")
         if teacher and not taps and not kd_loss:
             raise NSTDetError("a teacher is configured but neither distill.taps (NST) nor distill.kd_loss uses it")
+        if kd_loss and teacher["num_classes"] != self.num_classes:
+            raise InvalidInputError(
+                f"distill.kd_loss compares logits, but the teacher has {teacher['num_classes']} classes and the "
+                f"student {self.num_classes}; give both the same num_classes or turn KD off (NST needs no classifier)")
         self.tap_pairs = [(TapSpec.parse(s), TapSpec.parse(t)) for s, t in taps]
         self.student_taps = FeatureTaps(self.student, [s for s, _ in self.tap_pairs]) if taps else None
         self.teacher_taps = FeatureTaps(self.teacher, [t for _, t in self.tap_pairs], detach=True) if taps else None
@@ -126,10 +101,10 @@ class ClassifierDistiller(FrozenTeacherMixin, BaseModel):
             raise NSTDetError(f"model.teacher: unknown key(s) {unknown}; known: arch, num_classes, checkpoint")
         if not cfg.get("num_classes"):
             raise NSTDetError("model.teacher needs num_classes (the classifier head of its checkpoint)")
-        model = build_resnet(cfg["arch"], cfg["num_classes"])
+        model = build_classifier(cfg["arch"], cfg["num_classes"])
         if not cfg.get("checkpoint"):
             raise NSTDetError("model.teacher.checkpoint is not set: a teacher must be loaded from a file")
-        load_resnet_weights(model, cfg["checkpoint"], cfg["arch"])
+        load_classifier_weights(model, cfg["checkpoint"], cfg["arch"])
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
         return model
@@ -185,6 +160,6 @@ class ClassifierDistiller(FrozenTeacherMixin, BaseModel):
         return losses
 
     def backbone_state_dict(self) -> dict[str, Tensor]:
-        """The student without its classifier head, in torchvision/mmdet key layout."""
-        return {k: v for k, v in self.student.state_dict().items() if not k.startswith("fc.")}
+        """The student without its classifier head, in the key layout of its mmdet backbone."""
+        return student_backbone(self.student.state_dict(), self.student_arch)
 

@@ -4,8 +4,8 @@
   (:func:`~nst_det.utils.checkpoint.read_checkpoint`): a bare state dict, an mmengine/mmdet
   checkpoint (``{'state_dict': ...}``) or a ``{'model': ...}`` file; a DDP ``module.`` prefix is
   removed, and ``prefix`` (``'backbone.'``, ``'student.'``) selects and strips a part.
-* :func:`read_resnet_state_dict` adds format detection for classifiers (torchvision, mmpretrain/mmcls,
-  nst_det training checkpoints, DDP) and maps them to torchvision's key layout.
+* :func:`read_classifier_state_dict` adds format detection for classifiers (torchvision, mmpretrain/mmcls
+  ResNets, nst_det training checkpoints, DDP) and maps them to torchvision's key layout.
 * :func:`key_differences` / :func:`check_state_dict` compare keys and shapes with one tolerance
   everywhere: a missing ``num_batches_tracked`` is filled in by BatchNorm itself (files saved before
   PyTorch 0.4.1 lack it); any other missing, mis-shaped or (unless allowed) unexpected key is an error
@@ -75,29 +75,28 @@ def _from_mmpretrain(sd: dict) -> dict:
     return {**strip_prefix(sd, "backbone."), **{"fc." + k: v for k, v in strip_prefix(sd, "head.fc.").items()}}
 
 
-# Classifier checkpoint formats: (does this state dict look like it?, map its keys to torchvision's)
-RESNET_FORMATS: dict[str, tuple[Callable[[dict], bool], Callable[[dict], dict]]] = {
+# Classifier checkpoint formats, tried in order: (does this state dict look like it?, map its keys to torchvision's)
+CLASSIFIER_FORMATS: dict[str, tuple[Callable[[dict], bool], Callable[[dict], dict]]] = {
     # ours: a ClassifierDistiller training checkpoint (student.*)
     "nst_det": (lambda sd: any(k.startswith("student.") for k in sd), lambda sd: strip_prefix(sd, "student.")),
     # mmpretrain / mmcls ImageClassifier: backbone.* + head.fc.*
     "mmpretrain": (lambda sd: any(k.startswith("backbone.") for k in sd), _from_mmpretrain),
-    # torchvision resnetXX().state_dict() (also saved from DDP), or one of our backbone exports
-    "torchvision": (lambda sd: "conv1.weight" in sd, dict),
+    # anything else: torchvision's own layout (any torchvision.models classifier, also saved from DDP), or one
+    # of our ResNet exports; loading checks every key against the model
+    "torchvision": (lambda sd: True, dict),
 }
 
 
-def read_resnet_state_dict(path: PathLike, what: str = "teacher checkpoint") -> tuple[dict[str, Tensor], str]:
-    """A ResNet state dict in torchvision key layout from any supported classifier checkpoint.
+def read_classifier_state_dict(path: PathLike, what: str = "teacher checkpoint") -> tuple[dict[str, Tensor], str]:
+    """A classifier state dict in torchvision key layout from any supported checkpoint (:data:`CLASSIFIER_FORMATS`).
 
     Returns:
         ``(state_dict, format name)``.
     """
     state_dict = read_state_dict(path, what)
-    for name, (matches, convert) in RESNET_FORMATS.items():
-        if matches(state_dict):
-            return convert(state_dict), name
-    raise NSTDetError(f"{what} {path}: unrecognised key layout (first keys: {sorted(state_dict)[:5]}); expected a "
-                      "torchvision ResNet state dict, an mmpretrain/mmcls checkpoint or an nst_det checkpoint")
+    name, convert = next((name, convert) for name, (matches, convert) in CLASSIFIER_FORMATS.items()
+                         if matches(state_dict))
+    return convert(state_dict), name
 
 
 def key_differences(expected: Mapping[str, Tensor], state_dict: Mapping[str, Tensor],

@@ -27,6 +27,10 @@ class TeacherAccuracyHook(Hook):
         model = unwrap_model(runner.model)
         if getattr(model, "teacher", None) is None or runner.val_loop is None:
             return
+        if model.teacher_cfg["num_classes"] != model.num_classes:
+            runner.logger.info(f"teacher accuracy not measured: the teacher has {model.teacher_cfg['num_classes']} "
+                               f"classes, the student's val set {model.num_classes}")
+            return
         metric = TopKAccuracy(topk=self.topk, prefix="teacher")
         dataloader = runner.val_dataloader
         for data in dataloader:
@@ -41,7 +45,8 @@ class TeacherAccuracyHook(Hook):
 class ExportBackboneHook(Hook):
     """Record the distillation setup in each checkpoint and export the student at the end.
 
-    Writes ``backbone_<arch>.pth`` (no classifier; for MMDetection) and ``classifier_<arch>.pth``
+    Writes ``backbone_<arch>.pth`` (no classifier, in the key layout of the student's mmdet backbone:
+    :mod:`nst_det.pretrain.students`) and ``classifier_<arch>.pth``
     (the whole network in torchvision format; usable as a teacher), each with a ``.json`` sidecar.
 
     Args:
@@ -61,7 +66,7 @@ class ExportBackboneHook(Hook):
         """What the export sidecar says about the run (also stored in checkpoints' ``meta``; :mod:`nst_det.sidecar`)."""
         model = unwrap_model(runner.model)
         setup = setup_record(dict(student=dict(arch=model.student_arch), teacher=model.teacher_cfg,
-                                  distill=model.distill_cfg), num_classes=model.student.fc.out_features)
+                                  distill=model.distill_cfg), num_classes=model.num_classes)
         return run_record(setup, epochs=runner.epoch, iters=runner.iter, val=self.last_metrics,
                           teacher_val=runner.message_hub.get_info("teacher_accuracy"))
 
