@@ -16,6 +16,8 @@ pytestmark = pytest.mark.slow
 FAMILIES = {
     "retinanet": ("nst-fpn_retina-r34_retina-r18_8e_demo.py", "retinanet_r18_demo.py", "retinanet_r34_teacher_demo.py",
                   ("p3", "p4", "p5", "p6", "p7"), "model.test_cfg.score_thr=0.0"),
+    "cascade_rcnn": ("nst-fpn_cascade-r34_cascade-r18_8e_demo.py", "cascade_rcnn_r18_demo.py",
+                     "cascade_rcnn_r34_teacher_demo.py", ("p2", "p3", "p4", "p5"), "model.test_cfg.rcnn.score_thr=0.0"),
 }
 
 
