@@ -1,8 +1,4 @@
-# Same-teacher control for faster_rcnn_nst.py (FitNet-style feature mimicking): the same NST backbone, teacher,
-# levels, warm-up and schedule, with NST replaced by the mean squared error between the student's and the
-# teacher's FPN features (mmdet's MSELoss, mean over the valid region). Both FPNs have 256 channels, so no
-# adapter is built (adapt_channels adds a 1x1 conv only where channel counts differ). loss_weight 1.0 is
-# MSELoss's default, not tuned.
-_base_ = './faster_rcnn_nst.py'
-
-model = dict(distill=dict(loss=dict(_delete_=True, type='MSELoss', loss_weight=1.0), adapt_channels=True))
+# The name README.md, tools/run_demo.py and the tests use, kept working: the same config as
+# mse-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py
+# (mmrazor-style name: <loss>-fpn_<teacher>_<student>_<schedule>_<dataset>).
+_base_ = './mse-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py'

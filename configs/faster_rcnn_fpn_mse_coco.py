@@ -1,5 +1,4 @@
-# Same-teacher control for faster_rcnn_nst_coco.py: MSE feature mimicking on the same levels from the same
-# R-101-FPN teacher (see faster_rcnn_fpn_mse.py).
-_base_ = './faster_rcnn_nst_coco.py'
-
-model = dict(distill=dict(loss=dict(_delete_=True, type='MSELoss', loss_weight=1.0), adapt_channels=True))
+# The name README.md, tools/run_demo.py and the tests use, kept working: the same config as
+# mse-fpn_frcnn-r101_frcnn-r18_1x_coco.py
+# (mmrazor-style name: <loss>-fpn_<teacher>_<student>_<schedule>_<dataset>).
+_base_ = './mse-fpn_frcnn-r101_frcnn-r18_1x_coco.py'

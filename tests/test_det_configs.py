@@ -14,6 +14,8 @@ from nst_det.pretrain.students import STUDENTS, student_backbone
 
 from det_fixtures import ROOT, build_model, feature_checkpoint
 
+FAMILY_LEVELS = {"FasterRCNN": ["p2", "p3", "p4", "p5"], "CascadeRCNN": ["p2", "p3", "p4", "p5"],
+                 "RetinaNet": ["p3", "p4", "p5", "p6", "p7"], "FCOS": ["p3", "p4", "p5", "p6", "p7"]}
 CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.py")
                  if "pretrain" not in p.parts and "_base_" not in p.parts)
 
@@ -44,7 +46,20 @@ def test_the_config_list_covers_headline_variants_and_demo():
             "faster_rcnn_fpn_mse.py", "faster_rcnn_fpn_mse_coco.py", "demo/faster_rcnn_fpn_mse_demo.py",
             # students beyond ResNet-18
             "faster_rcnn_r34_nst_backbone_only.py", "faster_rcnn_r50_nst_backbone_only.py",
-            "faster_rcnn_mbv2_nst_backbone_only.py"} <= names
+            "faster_rcnn_mbv2_nst_backbone_only.py",
+            # the NST/MSE configs under mmrazor-style names
+            "nst-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py", "nst-fpn_frcnn-r101_frcnn-r18_1x_coco.py",
+            "mse-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py", "mse-fpn_frcnn-r101_frcnn-r18_1x_coco.py",
+            "demo/nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py", "demo/mse-fpn_frcnn-r34_frcnn-r18_8e_demo.py"} <= names
+
+
+def is_mse(config: Path) -> bool:
+    return "fpn_mse" in config.name or config.name.startswith("mse-fpn")
+
+
+def nst_counterpart(config: Path) -> Path:
+    """The NST config an MSE control differs from in the loss alone."""
+    return config.parent / config.name.replace("fpn_mse", "nst").replace("mse-fpn", "nst-fpn")
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.relative_to(ROOT / "configs").as_posix())
@@ -59,14 +74,19 @@ def test_config_builds(config: Path, files, tmp_path):
     model = build_model(config, **variables)
     assert check_backbone_file(model.backbone) == variables["backbone_checkpoint"]
     if isinstance(model, NSTDistillDetector):
-        # P2-P5: P6 of Faster R-CNN's FPN is a strided copy of P5
-        assert [lv.name for lv, _ in model.levels] == ["p2", "p3", "p4", "p5"]
+        # the levels the config names, and its family's: P2-P5 for two-stage detectors (P6 of their FPN is a
+        # strided copy of P5), P3-P7 for single-stage ones (P6, P7 are convolutions of their own)
+        levels = [lv.name for lv, _ in model.levels]
+        assert levels == list(cfg.model.distill.taps) == FAMILY_LEVELS[cfg.model.student.type]
         assert not any(k.startswith("teacher") for k in model.state_dict())
-        # the MSE control differs from its NST config in the loss alone
-        assert model.loss_name == ("mse" if "fpn_mse" in config.name else "nst")
+        assert type(model.teacher).__name__ == cfg.model.student.type  # a teacher of the same family
+        # the MSE control differs from its NST config in the loss alone; NST configs use the shared block's loss
+        assert model.loss_name == ("mse" if is_mse(config) else "nst")
+        if not is_mse(config):
+            assert cfg.model.distill.loss == cfg.nst_fpn.distill.loss
         assert not any("distill_adapters" in name for name, _ in model.named_parameters())  # equal channels
-        if "fpn_mse" in config.name:
-            nst_cfg = Config.fromfile(str(config.parent / config.name.replace("fpn_mse", "nst")))
+        if is_mse(config):
+            nst_cfg = Config.fromfile(str(nst_counterpart(config)))
             assert cfg.model.teacher == nst_cfg.model.teacher
             assert {k: v for k, v in cfg.model.distill.items() if k not in ("loss", "adapt_channels")} \
                 == {k: v for k, v in nst_cfg.model.distill.items() if k != "loss"}

@@ -1,5 +1,4 @@
-# Demo same-teacher control: as faster_rcnn_nst_demo.py with MSE feature mimicking instead of NST on P2-P5
-# (both FPNs have 128 channels: no adapter is built).
-_base_ = './faster_rcnn_nst_demo.py'
-
-model = dict(distill=dict(loss=dict(_delete_=True, type='MSELoss', loss_weight=1.0), adapt_channels=True))
+# The name README.md, tools/run_demo.py and the tests use, kept working: the same config as
+# mse-fpn_frcnn-r34_frcnn-r18_8e_demo.py
+# (mmrazor-style name: <loss>-fpn_<teacher>_<student>_<schedule>_<dataset>).
+_base_ = './mse-fpn_frcnn-r34_frcnn-r18_8e_demo.py'
