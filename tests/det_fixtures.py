@@ -6,9 +6,6 @@ teacher detector checkpoint.
 """
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -16,13 +13,13 @@ import pytest
 import torch
 import torchvision
 from mmengine.config import Config
+from tooling import ROOT
 
 from nst_det.data import make_detection_dataset
 from nst_det.det import load_model_config
 from nst_det.registry import MODELS
 from nst_det.utils.cli import merge_options
 
-ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "configs" / "demo"
 TEACHER_CONFIG = DEMO / "faster_rcnn_r34_teacher_demo.py"
 NUM_TRAINVAL, NUM_TEST = 4, 2
@@ -90,17 +87,6 @@ def tiny_run_options(data_root: Path, weights: dict[str, Path], work_dir: Option
         "val_dataloader.persistent_workers=False", "test_dataloader.num_workers=0",
         "test_dataloader.persistent_workers=False",
     ]
-
-
-def run_tool(tool: str, args: list[str], launcher: Optional[list[str]] = None) -> subprocess.CompletedProcess:
-    """Run ``tools/<tool>`` from the repository root; returns the completed process (text output).
-
-    One thread per process: OpenMP's parallel regions slow down many times over when another
-    process (or another rank) competes for the cores.
-    """
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    cmd = (launcher or [sys.executable]) + [str(ROOT / "tools" / tool), *args]
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
 
 
 def plain_pycocotools(gt_json: Path, det_json: Path):

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from mmengine.runner import Runner
+from tooling import run_tool
 
 from nst_det.utils.cli import add_train_args, load_train_config
 from nst_det.utils.errors import NSTDetError
@@ -61,6 +60,5 @@ def test_a_config_without_a_base_batch_is_refused(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("tool", ["train_det.py", "pretrain_backbone.py"])
 def test_both_tools_accept_the_flag(tool):
-    result = subprocess.run([sys.executable, str(ROOT / "tools" / tool), "--help"], capture_output=True, text=True,
-                            cwd=ROOT, timeout=300)
+    result = run_tool(tool, ["--help"], timeout=300)
     assert result.returncode == 0 and "--auto-scale-lr" in result.stdout

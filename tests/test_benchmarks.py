@@ -4,8 +4,7 @@ from __future__ import annotations
 import re
 
 import pytest
-
-from det_fixtures import run_tool
+from tooling import run_tool
 
 pytestmark = pytest.mark.slow
 

@@ -6,12 +6,11 @@ import numpy as np
 import pytest
 import torch
 from mmengine.logging import HistoryBuffer, MessageHub
+from tooling import write_malicious_checkpoint
 
 from nst_det.engine import AtomicLocalBackend
 from nst_det.utils.checkpoint import atomic_save, from_plain, read_checkpoint, to_plain
 from nst_det.utils.errors import NSTDetError
-
-from conftest import write_malicious_checkpoint
 
 
 def test_atomic_save_never_leaves_a_half_written_file(tmp_path, monkeypatch):

@@ -23,6 +23,7 @@ import torch
 import torchvision
 from mmengine.config import Config
 from mmengine.runner.checkpoint import CheckpointLoader
+from tooling import run_tool
 
 from nst_det.det import build_teacher
 from nst_det.det.weights import check_backbone_file
@@ -33,7 +34,7 @@ from nst_det.utils import checkpoint as checkpoint_module
 from nst_det.utils.checkpoint import convert_checkpoint, read_checkpoint, student_state_dict
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO, ROOT, TEACHER_CONFIG, build_model, run_tool, tiny_run_options
+from det_fixtures import DEMO, ROOT, TEACHER_CONFIG, build_model, tiny_run_options
 from malicious_pickles import HOSTILE, PAYLOADS, RAW_PAYLOADS, payload_bytes, write_checkpoint
 
 HOSTILE_REFUSAL = "which no checkpoint needs and an attack would use: refusing it (nothing in it was run)"

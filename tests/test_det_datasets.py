@@ -8,12 +8,13 @@ from typing import Optional
 
 import pytest
 from mmengine.config import Config
+from tooling import run_tool
 
 from nst_det.det.datasets import check_datasets
 from nst_det.utils.cli import merge_options
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO, run_tool
+from det_fixtures import DEMO
 
 VOC_CONFIG = DEMO / "faster_rcnn_baseline_demo.py"
 COCO_CONFIG = DEMO / "faster_rcnn_nst_demo_coco.py"

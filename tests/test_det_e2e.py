@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from tooling import run_tool, write_malicious_checkpoint
 
-from conftest import write_malicious_checkpoint
-from det_fixtures import DEMO, build_model, feature_checkpoint, plain_pycocotools, run_tool, tiny_run_options
+from det_fixtures import DEMO, build_model, feature_checkpoint, plain_pycocotools, tiny_run_options
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,9 @@ import json
 
 import pytest
 import torch
+from tooling import run_tool
 
-from det_fixtures import DEMO, build_model, feature_checkpoint, run_tool, tiny_run_options
+from det_fixtures import DEMO, build_model, feature_checkpoint, tiny_run_options
 
 pytestmark = pytest.mark.slow
 

@@ -10,13 +10,14 @@ import pytest
 from mmcv.transforms import LoadImageFromFile
 from mmengine.config import Config
 from PIL import Image
+from tooling import run_tool
 
 from nst_det.det.images import CheckedLoadImageFromFile, truncation_problem, use_checked_image_loading
 from nst_det.det.runtime import apply_runtime_switches
 from nst_det.registry import TRANSFORMS
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO, ROOT, run_tool
+from det_fixtures import DEMO, ROOT
 
 
 def encoded(fmt: str, **kwargs) -> bytes:

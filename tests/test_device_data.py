@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tooling import PRETRAIN, ROOT, run_tool, tiny_options
 
 from nst_det.pretrain.data import ImageFolderDataset
 from nst_det.pretrain.device_data import (
@@ -20,8 +21,6 @@ from nst_det.pretrain.device_data import (
     jpeg_components,
 )
 from nst_det.utils.errors import NSTDetError
-
-from conftest import ROOT, run_tool, tiny_options
 
 KINDS = {"rgb.JPEG": dict(format="JPEG", quality=95), "exif.jpg": dict(format="JPEG", quality=95, exif=b"Exif\0\0"),
          "plain.png": dict(format="PNG"), "gray.jpg": dict(format="JPEG", quality=95, mode="L"),
@@ -87,6 +86,7 @@ print("same crops")
 """
 
 
+@pytest.mark.slow
 def test_decoding_runs_eagerly_inside_a_compiled_step(image_folder):
     """mmengine's ``compile=True`` compiles the whole train_step, this preprocessor included; traced
     decoding crashed (a segfault on CPU, a fake-tensor error from nvJPEG on CUDA), so it runs in a
@@ -132,7 +132,7 @@ def test_pretraining_with_the_device_data_path(tmp_path, tiny_data):
     import torchvision
 
     torch.save(torchvision.models.resnet34(num_classes=5).state_dict(), teacher)
-    result = run_tool([str(ROOT / "configs/pretrain/demo_nst_r34_r18_device_decode.py"), "--work-dir",
+    result = run_tool(PRETRAIN, [str(ROOT / "configs/pretrain/demo_nst_r34_r18_device_decode.py"), "--work-dir",
                        str(tmp_path / "work"), "--cfg-options", *tiny_options(tiny_data),
                        f"teacher_checkpoint={teacher}",
                        "model.data_preprocessor.crop_size=32", "train_dataloader.num_workers=2"])

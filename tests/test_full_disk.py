@@ -11,16 +11,14 @@ import re
 import resource
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from tooling import BASELINE_CONFIG, PRETRAIN, ROOT, tiny_options, tool_command, tool_env
 
 from nst_det.utils.checkpoint import check_free_space, checkpoint_bytes
 from nst_det.utils.errors import NSTDetError
-
-from conftest import BASELINE_CONFIG, PRETRAIN_TOOL, ROOT, tiny_options, tool_env
 
 
 def small_net() -> torch.nn.Module:
@@ -54,8 +52,8 @@ def test_check_free_space_reads_the_file_system(tmp_path):
 
 def pretrain_command(work: Path, data: Path, *extra: str) -> list[str]:
     """The demo R-18 baseline (AdamW) on tiny data, 2 epochs: checkpoints of ~128 MiB."""
-    return [sys.executable, PRETRAIN_TOOL, BASELINE_CONFIG, "--work-dir", str(work), *extra,
-            "--cfg-options", *tiny_options(data, epochs=2)]
+    return tool_command(PRETRAIN, [BASELINE_CONFIG, "--work-dir", str(work), *extra,
+                                   "--cfg-options", *tiny_options(data, epochs=2)])
 
 
 def limit_file_size() -> None:

@@ -6,8 +6,9 @@ import json
 
 import pytest
 import torch
+from tooling import run_tool
 
-from det_fixtures import DEMO, build_model, run_tool
+from det_fixtures import DEMO, build_model
 
 pytestmark = pytest.mark.slow
 

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from mmengine.config import Config
+from tooling import run_tool
 
 from nst_det.det.runtime import apply_runtime_switches, unapplied_switches
 from nst_det.engine.hooks import RuntimeSwitchesHook
@@ -15,7 +16,7 @@ from nst_det.engine.preflight import preflight
 from nst_det.utils.cli import add_common_args, add_train_args
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO, run_tool, tiny_run_options
+from det_fixtures import DEMO, tiny_run_options
 
 MMDET_TRAIN = Path(__import__("mmdet").__file__).parent / ".mim" / "tools" / "train.py"
 COMMON = {"work_dir", "cfg_options", "no_data_check", "launcher", "local_rank"}

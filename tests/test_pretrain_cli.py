@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
+from tooling import BASELINE_CONFIG, NST_CONFIG, PRETRAIN, run_tool, tiny_options, write_malicious_checkpoint
 
 from nst_det.data import make_classification_dataset
-
-from conftest import BASELINE_CONFIG, NST_CONFIG, ROOT, run_tool, tiny_options, write_malicious_checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +28,7 @@ def test_nst_distillation_runs_and_exports_a_backbone_mmdet_loads(tmp_path, tiny
     from mmdet.models.backbones import ResNet
 
     work = tmp_path / "work"
-    result = run_tool([NST_CONFIG, "--work-dir", str(work), "--cfg-options", *tiny_options(tiny_data),
+    result = run_tool(PRETRAIN, [NST_CONFIG, "--work-dir", str(work), "--cfg-options", *tiny_options(tiny_data),
                        f"teacher_checkpoint={teacher_file}", "model.teacher.arch=resnet34",
                        "model.distill.kd_loss.type=KDLoss"])
     assert result.returncode == 0, result.stderr[-3000:]
@@ -56,7 +55,7 @@ def test_nst_distillation_runs_and_exports_a_backbone_mmdet_loads(tmp_path, tiny
     checkpoint = torch.load(work / "epoch_2.pth", weights_only=True)
     assert not any(k.startswith("teacher") for k in checkpoint["state_dict"])
     again = tmp_path / "again.pth"
-    result = run_tool([str(work / "epoch_2.pth"), str(again)], tool=str(ROOT / "tools" / "export_backbone.py"))
+    result = run_tool("export_backbone.py", [str(work / "epoch_2.pth"), str(again)])
     assert result.returncode == 0, result.stderr[-2000:]
     reexported = torch.load(again, weights_only=True)
     assert set(reexported) == set(exported) and all(torch.equal(reexported[k], v) for k, v in exported.items())
@@ -64,11 +63,12 @@ def test_nst_distillation_runs_and_exports_a_backbone_mmdet_loads(tmp_path, tiny
 
 def test_resume_continues_at_the_right_iteration(tmp_path, tiny_data):
     work = tmp_path / "work"
-    first = run_tool([BASELINE_CONFIG, "--work-dir", str(work), "--cfg-options", *tiny_options(tiny_data, epochs=1)])
+    first = run_tool(PRETRAIN, [BASELINE_CONFIG, "--work-dir", str(work),
+                                "--cfg-options", *tiny_options(tiny_data, epochs=1)])
     assert first.returncode == 0, first.stderr[-2000:]
     assert (work / "last_checkpoint").read_text().strip().endswith("epoch_1.pth")
 
-    second = run_tool([BASELINE_CONFIG, "--work-dir", str(work), "--resume",
+    second = run_tool(PRETRAIN, [BASELINE_CONFIG, "--work-dir", str(work), "--resume",
                        "--cfg-options", *tiny_options(tiny_data, epochs=2)])
     assert second.returncode == 0, second.stderr[-2000:]
     log = second.stdout + second.stderr
@@ -84,7 +84,7 @@ def test_resume_continues_at_the_right_iteration(tmp_path, tiny_data):
 def test_two_processes_under_torchrun(tmp_path, tiny_data):
     work = tmp_path / "work"
     launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29531"]
-    result = run_tool([BASELINE_CONFIG, "--launcher", "pytorch", "--work-dir", str(work),
+    result = run_tool(PRETRAIN, [BASELINE_CONFIG, "--launcher", "pytorch", "--work-dir", str(work),
                        "--cfg-options", *tiny_options(tiny_data, epochs=1)], launcher=launcher)
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     log = result.stdout + result.stderr
@@ -131,7 +131,7 @@ def test_bad_input_gives_one_clear_line(tmp_path, tiny_data, problem, expected):
         config, extra = NST_CONFIG, [f"teacher_checkpoint={tmp_path}/no_teacher.pth"]
     elif problem == "missing_config":
         config = str(tmp_path / "nope.py")
-    result = run_tool([config, "--work-dir", str(tmp_path / "work"), "--cfg-options",
+    result = run_tool(PRETRAIN, [config, "--work-dir", str(tmp_path / "work"), "--cfg-options",
                        *tiny_options(data_root), *extra])
     assert result.returncode == 1
     last_line = result.stderr.strip().splitlines()[-1]
@@ -141,11 +141,13 @@ def test_bad_input_gives_one_clear_line(tmp_path, tiny_data, problem, expected):
 
 def test_non_finite_loss_stops_naming_iteration_and_term(tmp_path, tiny_data):
     work = tmp_path / "work"
-    first = run_tool([BASELINE_CONFIG, "--work-dir", str(work), "--cfg-options", *tiny_options(tiny_data, epochs=1)])
+    first = run_tool(PRETRAIN, [BASELINE_CONFIG, "--work-dir", str(work),
+                                "--cfg-options", *tiny_options(tiny_data, epochs=1)])
     assert first.returncode == 0, first.stderr[-2000:]
     good = (work / "epoch_1.pth").read_bytes()
     # continue from it with an absurd learning rate: the loss overflows within a few iterations
-    result = run_tool([BASELINE_CONFIG, "--work-dir", str(work), "--cfg-options", *tiny_options(tiny_data, epochs=3),
+    result = run_tool(PRETRAIN, [BASELINE_CONFIG, "--work-dir", str(work),
+                                 "--cfg-options", *tiny_options(tiny_data, epochs=3),
                        f"load_from={work / 'epoch_1.pth'}", "optim_wrapper.optimizer.lr=1e30", "param_scheduler=[]"])
     assert result.returncode == 1
     last_line = result.stderr.strip().splitlines()[-1]
@@ -158,7 +160,7 @@ def test_non_finite_loss_stops_naming_iteration_and_term(tmp_path, tiny_data):
 def test_malicious_resume_checkpoint_is_refused_before_anything_runs(tmp_path, tiny_data):
     target = tmp_path / "pwned"
     evil = write_malicious_checkpoint(tmp_path / "evil.pth", target, key="meta")
-    result = run_tool([BASELINE_CONFIG, "--work-dir", str(tmp_path / "work"), "--resume", str(evil),
+    result = run_tool(PRETRAIN, [BASELINE_CONFIG, "--work-dir", str(tmp_path / "work"), "--resume", str(evil),
                        "--cfg-options", *tiny_options(tiny_data)])
     assert result.returncode == 1
     assert re.fullmatch(r"error: resume checkpoint .*evil\.pth refers to io\.open, which no checkpoint needs and "

@@ -9,6 +9,7 @@ import torch
 import torchvision
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
+from tooling import write_malicious_checkpoint
 
 from nst_det.pretrain.classifiers import load_classifier_weights
 from nst_det.pretrain.export import export_backbone
@@ -16,8 +17,6 @@ from nst_det.pretrain.models import ClassifierDistiller, tap_loss_name
 from nst_det.pretrain.students import check_against_mmdet_backbone
 from nst_det.registry import MODELS
 from nst_det.utils.errors import NSTDetError
-
-from conftest import write_malicious_checkpoint
 
 PREPROCESSOR = dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 import pytest
 from PIL import Image
+from tooling import run_tool
 
 from nst_det.reporting import chain_segments, find_scalars, format_table, load_run, read_scalars, summarize
 from nst_det.utils.cli import run_cli
@@ -276,8 +275,8 @@ def test_errors(runs, tmp_path, capsys):
         load_run(tmp_path / "missing")
 
 
+@pytest.mark.slow
 def test_cli_subprocess_exit_code(tmp_path):
-    proc = subprocess.run([sys.executable, str(TOOL), str(tmp_path / "nope")], capture_output=True, text=True,
-                          cwd=ROOT)
+    proc = run_tool(TOOL, [tmp_path / "nope"])
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"error: work dir {tmp_path / 'nope'} does not exist"

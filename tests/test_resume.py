@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Callable
 
 import pytest
 import torch
+from tooling import BASELINE_CONFIG, PRETRAIN, ROOT, tiny_options, tool_command, tool_env
 
 from nst_det.reporting import SCALARS_GLOB, Segment, chain_segments, find_scalars
 
-from conftest import BASELINE_CONFIG, PRETRAIN_TOOL, ROOT, tiny_options, tool_env
 from det_fixtures import DEMO, tiny_run_options
 
 pytestmark = pytest.mark.slow
@@ -94,8 +93,9 @@ def kill_resume_and_compare(command: Callable[..., list[str]], tmp_path: Path, i
 
 def test_pretrain_sigkill_then_resume_auto_matches_an_uninterrupted_run(tmp_path, tiny_data):
     def command(work: Path, *extra: str) -> list[str]:  # 4 epochs of 5 iterations
-        return [sys.executable, PRETRAIN_TOOL, BASELINE_CONFIG, "--work-dir", str(work), "--deterministic", *extra,
-                "--cfg-options", *tiny_options(tiny_data, epochs=4), "log_processor.window_size=1"]
+        return tool_command(PRETRAIN, [BASELINE_CONFIG, "--work-dir", str(work), "--deterministic", *extra,
+                                       "--cfg-options", *tiny_options(tiny_data, epochs=4),
+                                       "log_processor.window_size=1"])
 
     kill_resume_and_compare(command, tmp_path, iters_per_epoch=5, kill_after_iter=12)  # in epoch 3
 
@@ -106,8 +106,8 @@ def test_train_det_sigkill_then_resume_auto_matches_an_uninterrupted_run(tmp_pat
             "train_cfg.max_epochs=4", "train_cfg.val_interval=100", "default_hooks.checkpoint.max_keep_ckpts=4",
             "train_dataloader.num_workers=1", "train_dataloader.persistent_workers=True",
             "log_processor.window_size=1"]
-        return [sys.executable, str(ROOT / "tools" / "train_det.py"), str(DEMO / "faster_rcnn_nst_demo.py"),
-                "--work-dir", str(work), "--deterministic", *extra, "--cfg-options", *options]
+        return tool_command("train_det.py", [DEMO / "faster_rcnn_nst_demo.py", "--work-dir", work, "--deterministic",
+                                             *extra, "--cfg-options", *options])
 
     log = kill_resume_and_compare(command, tmp_path, iters_per_epoch=2, kill_after_iter=3)  # in epoch 2
     assert "loss_nst_p4" in log

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tooling import run_tool
 
 from nst_det.reporting import mean_std, seed_table
 from nst_det.utils.errors import NSTDetError
@@ -72,6 +71,7 @@ def test_the_default_demo_is_the_short_one_and_full_the_long_one(tmp_path):
     assert "--train-per-class" in default[0].command and "--train-per-class" not in full[0].command
 
 
+@pytest.mark.slow
 def test_one_line_per_step_and_a_failure_shows_its_log(tmp_path, capsys):
     ok = Step("first", "a step that works", [sys.executable, "-c", "print('lots of output\\n' * 50)"],
               headline=lambda: "score 0.5", cost=1)
@@ -94,8 +94,7 @@ def test_one_line_per_step_and_a_failure_shows_its_log(tmp_path, capsys):
 @pytest.mark.slow
 def test_tiny_demo_prints_one_line_per_step_and_writes_one_report(tmp_path):
     """About 3 minutes on 2 cores: the default demo's steps on tiny data."""
-    result = subprocess.run([sys.executable, str(TOOL), "--tiny", "--work-dir", str(tmp_path)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=900, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    result = run_tool(TOOL, ["--tiny", "--work-dir", tmp_path], timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     steps = run_demo.build_steps(tmp_path, run_demo.TINY)
@@ -150,9 +149,7 @@ def test_seed_table_is_mean_and_sample_std(tmp_path):
 @pytest.mark.slow
 def test_tiny_detection_ab_over_two_seeds_end_to_end(tmp_path):
     """3-5 minutes on 2 cores: tiny data, one-epoch schedules, 4 rows x 2 seeds."""
-    result = subprocess.run([sys.executable, str(TOOL), "--tiny", "--seeds", "2", "--work-dir", str(tmp_path)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=900,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    result = run_tool(TOOL, ["--tiny", "--seeds", "2", "--work-dir", tmp_path], timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     table = (tmp_path / "seeds_ab.md").read_text().strip().splitlines()
     assert [line.split("|")[1].strip() for line in table[2:]] == ROWS
@@ -164,6 +161,5 @@ def test_tiny_detection_ab_over_two_seeds_end_to_end(tmp_path):
         dumped = next((tmp_path / f"seed{seed}" / "det_fpn_mse").glob("*/vis_data/config.py")).read_text()
         assert f"randomness = dict(seed={seed})" in dumped and "MSELoss" in dumped
     # a rerun skips every finished step and prints the same table
-    again = subprocess.run([sys.executable, str(TOOL), "--tiny", "--seeds", "2", "--work-dir", str(tmp_path)],
-                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+    again = run_tool(TOOL, ["--tiny", "--seeds", "2", "--work-dir", tmp_path], timeout=300)
     assert again.returncode == 0 and again.stdout.count("already done") == 22 and table[2] in again.stdout

@@ -10,12 +10,11 @@ import torchvision
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
+from tooling import NST_CONFIG, PRETRAIN, run_tool, tiny_options
 
 from nst_det.registry import MODELS
 from nst_det.utils.cli import apply_amp
 from nst_det.utils.errors import NSTDetError
-
-from conftest import NST_CONFIG, run_tool, tiny_options
 
 PREPROCESSOR = dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 
@@ -100,7 +99,7 @@ def test_compiled_step_keeps_the_taps_and_the_frozen_teacher(teacher_file):
 def test_pretrain_tool_with_every_switch_on(tmp_path, tiny_data, teacher_file):
     teacher = tmp_path / "teacher5.pth"
     torch.save(torchvision.models.resnet34(num_classes=5).state_dict(), teacher)
-    result = run_tool([NST_CONFIG, "--work-dir", str(tmp_path / "work"), "--amp", "--cfg-options",
+    result = run_tool(PRETRAIN, [NST_CONFIG, "--work-dir", str(tmp_path / "work"), "--amp", "--cfg-options",
                        *tiny_options(tiny_data, epochs=1), f"teacher_checkpoint={teacher}", "model.channels_last=True",
                        "compile.backend=eager"])
     assert result.returncode == 0, result.stderr[-3000:]
@@ -110,8 +109,7 @@ def test_pretrain_tool_with_every_switch_on(tmp_path, tiny_data, teacher_file):
 
 @pytest.mark.slow
 def test_detection_refuses_bfloat16_amp_in_one_line(tmp_path):
-    result = run_tool(["configs/demo/faster_rcnn_nst_demo.py", "--amp", "--amp-dtype", "bfloat16"],
-                      tool=str(Path(__file__).resolve().parents[1] / "tools" / "train_det.py"))
+    result = run_tool("train_det.py", ["configs/demo/faster_rcnn_nst_demo.py", "--amp", "--amp-dtype", "bfloat16"])
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         "error: --amp-dtype bfloat16 is not available for detection: mmcv's RoIAlign has no bfloat16 kernel; "

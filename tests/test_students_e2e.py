@@ -6,17 +6,17 @@ import json
 
 import pytest
 import torch
+from tooling import NST_CONFIG, PRETRAIN, run_tool, tiny_options
 
 from nst_det.pretrain.students import build_mmdet_backbone
-
-from conftest import NST_CONFIG, ROOT, run_tool, tiny_options
 
 pytestmark = pytest.mark.slow
 
 
 def test_mobilenet_v2_student_pretrains_and_exports_for_mmdet(tmp_path, tiny_data, teacher_file):
     work = tmp_path / "work"
-    result = run_tool([NST_CONFIG, "--work-dir", str(work), "--cfg-options", *tiny_options(tiny_data, epochs=1),
+    result = run_tool(PRETRAIN, [NST_CONFIG, "--work-dir", str(work),
+                                 "--cfg-options", *tiny_options(tiny_data, epochs=1),
                        f"teacher_checkpoint={teacher_file}", "model.teacher.num_classes=4",  # the student has 5
                        "model.student.arch=mobilenet_v2",
                        "model.distill.taps=[(features.18.2:input,layer4.2.relu:input)]"])
@@ -35,7 +35,7 @@ def test_mobilenet_v2_student_pretrains_and_exports_for_mmdet(tmp_path, tiny_dat
 
     # tools/export_backbone.py writes the same file from the training checkpoint
     again = tmp_path / "again.pth"
-    result = run_tool([str(work / "epoch_1.pth"), str(again)], tool=str(ROOT / "tools" / "export_backbone.py"))
+    result = run_tool("export_backbone.py", [str(work / "epoch_1.pth"), str(again)])
     assert result.returncode == 0, result.stderr[-2000:]
     assert "mobilenet_v2" in result.stdout
     reexported = torch.load(again, weights_only=True)

@@ -4,13 +4,13 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from tooling import run_tool
 
 from nst_det.data import CLASSES, make_classification_dataset, make_detection_dataset
 from nst_det.utils.errors import InvalidInputError
@@ -268,10 +268,10 @@ def test_detection_layouts_are_optional(tmp_path):
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "tools" / "make_demo_data.py"), *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    return run_tool("make_demo_data.py", list(args), timeout=120)
 
 
+@pytest.mark.slow
 def test_cli_writes_every_layout(tmp_path):
     result = run_cli("--out", str(tmp_path), "--train-per-class", "2", "--val-per-class", "1",
                      "--image-size", "32", "--num-trainval", "2", "--num-test", "1",
@@ -284,6 +284,7 @@ def test_cli_writes_every_layout(tmp_path):
     assert voc_ids(tmp_path / "VOCdevkit" / "VOC2007", "test") == ["test_00000"]
 
 
+@pytest.mark.slow
 def test_cli_reports_bad_input_in_one_line(tmp_path):
     result = run_cli("--out", str(tmp_path), "--layouts", "voc", "--num-test", "0")
     assert result.returncode == 1
