@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from nst_det.det import NSTDistillDetector, check_backbone_file
+from nst_det.det import NSTDistillDetector, check_backbone_file, load_model_config
 from nst_det.pretrain.classifiers import build_classifier
 from nst_det.pretrain.students import STUDENTS, student_backbone
 
@@ -50,7 +50,18 @@ def test_the_config_list_covers_headline_variants_and_demo():
             # the NST/MSE configs under mmrazor-style names
             "nst-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py", "nst-fpn_frcnn-r101_frcnn-r18_1x_coco.py",
             "mse-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py", "mse-fpn_frcnn-r101_frcnn-r18_1x_coco.py",
-            "demo/nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py", "demo/mse-fpn_frcnn-r34_frcnn-r18_8e_demo.py"} <= names
+            "demo/nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py", "demo/mse-fpn_frcnn-r34_frcnn-r18_8e_demo.py",
+            # other detector families: RetinaNet, Cascade R-CNN, FCOS (plain students, teachers, NST, demo)
+            "retinanet_r18_fpn_nst-backbone_1x_voc0712.py", "retinanet_r18_fpn_nst-backbone_1x_coco.py",
+            "nst-fpn_retina-r50_retina-r18_1x_voc0712.py", "nst-fpn_retina-r50_retina-r18_1x_coco.py",
+            "demo/nst-fpn_retina-r34_retina-r18_8e_demo.py",
+            "cascade-rcnn_r50_fpn_1x_voc0712.py", "nst-fpn_cascade-r50_cascade-r18_1x_voc0712.py",
+            "nst-fpn_cascade-r101_cascade-r18_1x_coco.py", "demo/nst-fpn_cascade-r34_cascade-r18_8e_demo.py",
+            "fcos_r50_fpn_gn-head_1x_voc0712.py", "fcos_r50_fpn_gn-head_1x_coco.py",
+            "fcos_r18_fpn_nst-backbone_1x_voc0712.py", "fcos_r18_fpn_nst-backbone_1x_coco.py",
+            "nst-fpn_fcos-r50_fcos-r18_1x_voc0712.py", "nst-fpn_fcos-r50_fcos-r18_1x_coco.py",
+            "demo/fcos_r18_demo.py", "demo/fcos_r34_teacher_demo.py",
+            "demo/nst-fpn_fcos-r34_fcos-r18_8e_demo.py"} <= names
 
 
 def is_mse(config: Path) -> bool:
@@ -108,3 +119,27 @@ def test_new_student_configs_load_the_whole_export(name, arch, files):
     with torch.no_grad():
         levels = model.neck(model.backbone(torch.randn(1, 3, 64, 64)))
     assert [tuple(x.shape[1:]) for x in levels[:4]] == [(256, 16, 16), (256, 8, 8), (256, 4, 4), (256, 2, 2)]
+
+
+PYTORCH_STYLE = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True)
+
+
+def test_fcos_configs_are_the_stock_fcos_in_pytorch_style():
+    """mmdet's FCOS 1x is Caffe-style; ours (teachers, students, demo) normalise as the torchvision students do,
+    and the model base the VOC and demo configs use is the stock COCO model with only that changed."""
+    stock = load_model_config("mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py")
+    assert stock.backbone.style == "caffe" and not stock.data_preprocessor.bgr_to_rgb  # why ours differ
+    coco = Config.fromfile(str(ROOT / "configs" / "fcos_r50_fpn_gn-head_1x_coco.py")).model
+    base = Config.fromfile(str(ROOT / "configs" / "_base_" / "fcos_r50_fpn_gn-head.py")).model
+    assert coco.to_dict() == base.to_dict()
+    for key in ("neck", "bbox_head", "test_cfg"):
+        assert coco[key].to_dict() == stock[key].to_dict(), key
+    assert {k: v for k, v in coco.backbone.items() if k not in ("style", "norm_cfg", "init_cfg")} \
+        == {k: v for k, v in stock.backbone.items() if k not in ("style", "norm_cfg", "init_cfg")}
+    for name in ("fcos_r50_fpn_gn-head_1x_voc0712.py", "nst-fpn_fcos-r50_fcos-r18_1x_voc0712.py",
+                 "nst-fpn_fcos-r50_fcos-r18_1x_coco.py", "demo/nst-fpn_fcos-r34_fcos-r18_8e_demo.py"):
+        cfg = Config.fromfile(str(ROOT / "configs" / name))
+        models = [cfg.model.student, load_model_config(cfg.teacher_config)] if "student" in cfg.model else [cfg.model]
+        for model in models:
+            assert model.backbone.style == "pytorch", name
+            assert {k: model.data_preprocessor[k] for k in PYTORCH_STYLE} == PYTORCH_STYLE, name

@@ -19,6 +19,8 @@ FAMILIES = {
                   ("p3", "p4", "p5", "p6", "p7"), "model.test_cfg.score_thr=0.0"),
     "cascade_rcnn": ("nst-fpn_cascade-r34_cascade-r18_8e_demo.py", "cascade_rcnn_r18_demo.py",
                      "cascade_rcnn_r34_teacher_demo.py", ("p2", "p3", "p4", "p5"), "model.test_cfg.rcnn.score_thr=0.0"),
+    "fcos": ("nst-fpn_fcos-r34_fcos-r18_8e_demo.py", "fcos_r18_demo.py", "fcos_r34_teacher_demo.py",
+             ("p3", "p4", "p5", "p6", "p7"), "model.test_cfg.score_thr=0.0"),
 }
 
 
