@@ -73,7 +73,8 @@ def _assert_one_clean_line(message: str) -> None:
     assert "weights_only=False" not in message and "TORCH_FORCE" not in message, message
 
 
-@pytest.mark.parametrize("pattern", sorted(PAYLOADS))
+@pytest.mark.parametrize("pattern", [pytest.param(p, marks=pytest.mark.slow) if p == "subprocess.Popen" else p
+                                     for p in sorted(PAYLOADS)])  # the Popen payload starts a process
 def test_each_payload_really_runs_code_under_plain_pickle(pattern, tmp_path, monkeypatch):
     """The battery is real: ``pickle.loads`` of each payload creates its marker."""
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -87,6 +87,7 @@ def test_every_pipeline_of_a_config_loads_checked_images(config):
     assert use_checked_image_loading([dict(type="LoadImageFromFile")]) == [dict(type="CheckedLoadImageFromFile")]
 
 
+@pytest.mark.slow
 def test_train_det_names_a_truncated_training_image(det_data, weight_files, tmp_path):
     data = Path(shutil.copytree(det_data, tmp_path / "data"))
     image = data / "VOCdevkit" / "VOC2007" / "JPEGImages" / "trainval_00001.jpg"

@@ -60,6 +60,7 @@ def limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 2**20, 64 * 2**20))  # Python ignores SIGXFSZ
 
 
+@pytest.mark.slow
 def test_a_checkpoint_write_the_kernel_refuses_stops_the_run_cleanly(tmp_path, tiny_data):
     work = tmp_path / "work"
     result = subprocess.run(pretrain_command(work, tiny_data), cwd=ROOT, env=tool_env(), capture_output=True,
