@@ -2,7 +2,9 @@
 small stand-ins through the config's own top-level variables (as ``--cfg-options`` would)."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import torch
@@ -18,6 +20,23 @@ FAMILY_LEVELS = {"FasterRCNN": ["p2", "p3", "p4", "p5"], "CascadeRCNN": ["p2", "
                  "RetinaNet": ["p3", "p4", "p5", "p6", "p7"], "FCOS": ["p3", "p4", "p5", "p6", "p7"]}
 CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.py")
                  if "pretrain" not in p.parts and "_base_" not in p.parts)
+
+
+def alias_target(config: Path) -> Optional[Path]:
+    """The config an old name stands for (a file whose one statement is ``_base_ = './<new name>.py'``)."""
+    code = [line for line in config.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    match = re.fullmatch(r"_base_ = '\./([\w.-]+\.py)'", code[0]) if len(code) == 1 else None
+    return config.parent / match.group(1) if match else None
+
+
+ALIASES = [c for c in CONFIGS if alias_target(c)]
+
+
+def build_param(config: Path):
+    """Demo configs build in the fast loop; real-size ones (R-50/R-101 teachers, seconds each) and the old
+    names (the same configs as their targets, see test_old_names_are_their_new_configs) in the slow one."""
+    slow = "demo" not in config.parts or config in ALIASES
+    return pytest.param(config, marks=pytest.mark.slow) if slow else config
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +92,18 @@ def nst_counterpart(config: Path) -> Path:
     return config.parent / config.name.replace("fpn_mse", "nst").replace("mse-fpn", "nst-fpn")
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.relative_to(ROOT / "configs").as_posix())
+def test_old_names_are_their_new_configs():
+    assert {c.name for c in ALIASES} >= {"faster_rcnn_nst.py", "faster_rcnn_nst_coco.py", "faster_rcnn_fpn_mse.py",
+                                          "faster_rcnn_fpn_mse_coco.py", "faster_rcnn_nst_demo.py"}
+    for alias in ALIASES:
+        target = alias_target(alias)
+        assert target.is_file(), alias
+        got, expected = Config.fromfile(str(alias)).to_dict(), Config.fromfile(str(target)).to_dict()
+        assert got == expected, alias
+
+
+@pytest.mark.parametrize("config", [build_param(c) for c in CONFIGS],
+                         ids=lambda p: p.relative_to(ROOT / "configs").as_posix())
 def test_config_builds(config: Path, files, tmp_path):
     cfg = Config.fromfile(str(config))
     assert cfg.default_scope == "mmdet" and "PlainCheckpointHook" in {h["type"] for h in cfg.custom_hooks}
