@@ -7,6 +7,7 @@ custom_imports = dict(imports=['nst_det.register_all'], allow_failed_imports=Fal
 custom_hooks = [
     dict(type='FreeSpaceHook'),        # refuse to start if the work dir cannot hold a checkpoint
     dict(type='NonFiniteLossHook'),    # NaN/Inf loss: stop, name the term, keep the last good checkpoint
+    dict(type='DistillDivergenceHook'),  # FPN distillation collapsing the detector: stop, name the term and weight
     dict(type='PlainCheckpointHook'),  # checkpoints load with torch.load(weights_only=True)
     dict(type='BackboneCheckHook'),    # stop if the backbone file does not cover the backbone
     dict(type='DistillStateHook'),     # distillation adapters saved beside, not in, the student's state_dict

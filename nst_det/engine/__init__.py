@@ -8,6 +8,7 @@ from . import checkpoint_loader, fileio  # noqa: F401  (registrations)
 from .fileio import AtomicLocalBackend
 from .hooks import (
                     BackboneCheckHook,
+                    DistillDivergenceHook,
                     DistillStateHook,
                     ExportBackboneHook,
                     FreeSpaceHook,
@@ -18,6 +19,7 @@ from .hooks import (
                     TeacherAccuracyHook,
 )
 
-__all__ = ["AtomicLocalBackend", "BackboneCheckHook", "DistillStateHook", "ExportBackboneHook", "FreeSpaceHook",
+__all__ = ["AtomicLocalBackend", "BackboneCheckHook", "DistillDivergenceHook",
+           "DistillStateHook", "ExportBackboneHook", "FreeSpaceHook",
            "IterationSeedHook", "NonFiniteLossHook", "PlainCheckpointHook", "RuntimeSwitchesHook",
            "TeacherAccuracyHook"]

@@ -1,4 +1,5 @@
-"""Hooks that guard a training run (both stages): a full work dir before it starts, a diverged loss during it."""
+"""Hooks that guard a training run: a full work dir before it starts, a diverged loss during it (both stages),
+and a detector that its FPN distillation is collapsing (detection stage)."""
 from __future__ import annotations
 
 import math
@@ -7,6 +8,9 @@ from typing import Optional
 from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
+from nst_det.det.distiller import loss_name
+from nst_det.det.stability import Divergence, DivergenceMonitor, DivergenceRule, distill_prefix
+from nst_det.distill import default_loss, warmup_factor
 from nst_det.registry import HOOKS
 from nst_det.utils.checkpoint import check_free_space, checkpoint_bytes, last_complete_checkpoint
 from nst_det.utils.errors import NSTDetError
@@ -35,6 +39,81 @@ class NonFiniteLossHook(Hook):
                 kept = last_complete_checkpoint(runner.work_dir)
                 raise NSTDetError(f"{name} is {number} at iteration {runner.iter + 1} (epoch {runner.epoch + 1}); "
                                   f"training stopped. Last good checkpoint: {kept}")
+
+
+def _level_weight(distill: dict, term: str, prefix: str) -> float:
+    """The ``level_weights`` entry of the level a term ``loss_<name>_<level>`` is for (1 when none is set)."""
+    weights, level = distill.get("level_weights"), term[len(prefix):]
+    if isinstance(weights, dict):
+        return float(weights.get(level, 1.0))
+    taps = list(distill.get("taps") or [])
+    if weights is not None and level in taps:
+        return float(list(weights)[taps.index(level)])
+    return 1.0
+
+
+@HOOKS.register_module()
+class DistillDivergenceHook(Hook):
+    """Stop an FPN-distillation run whose detection losses explode while its distillation terms grow.
+
+    A distillation term that is too strong for a young detector (a large weight from iteration 1, no warm-up,
+    or a teacher that failed to train or to load) can wreck it within a few iterations: ``loss_cls`` 3.6 ->
+    11.9 and no detections after the first epoch. This hook watches the first ``warmup_iters + check_iters``
+    iterations of a ``model.type='NSTDistillDetector'`` run with :class:`~nst_det.det.stability.DivergenceRule`
+    (thresholds from the sweep, ``tools/sweep_distill.py``) and stops the run with one line naming the term,
+    its weight and the setting to lower. It reads the config's ``model.distill`` (loss name and weight,
+    ``level_weights``, ``warmup_iters``); other models are not watched. Runs before the checkpoint hook, and
+    before :class:`NonFiniteLossHook`, which stops a run at a non-finite loss this rule does not explain.
+
+    Args:
+        factor, growth, share, window: the rule's thresholds (:class:`~nst_det.det.stability.DivergenceRule`).
+        check_iters: iterations watched after the distillation warm-up.
+    """
+
+    priority = "HIGH"  # before NonFiniteLossHook: at a non-finite loss the rule may name the distillation term
+
+    def __init__(self, factor: float = DivergenceRule.factor, growth: float = DivergenceRule.growth,
+                 share: float = DivergenceRule.share, window: int = DivergenceRule.window,
+                 check_iters: int = 500) -> None:
+        self.rule = DivergenceRule(factor=factor, growth=growth, share=share, window=window)
+        self.check_iters = check_iters
+        self.monitor: Optional[DivergenceMonitor] = None
+
+    def before_train(self, runner) -> None:
+        model = runner.cfg.get("model") or {}
+        distill = model.get("distill") if model.get("type") == "NSTDistillDetector" else None
+        self.monitor = None
+        if distill is None:
+            return
+        self.distill = dict(distill)
+        self.loss = dict(self.distill.get("loss") or default_loss())
+        self.prefix = distill_prefix(str(self.distill.get("name") or loss_name(self.loss)))
+        self.warmup_iters = int(self.distill.get("warmup_iters") or 0)
+        self.monitor = DivergenceMonitor(self.rule, self.prefix)
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None) -> None:
+        if self.monitor is None or runner.iter >= self.warmup_iters + self.check_iters:
+            return
+        record = {k: float(v.detach() if hasattr(v, "detach") else v) for k, v in (outputs or {}).items()}
+        found = self.monitor.update(record, warmup_factor(self.warmup_iters, runner.iter))
+        if found is not None:
+            raise NSTDetError(self.message(found))
+
+    def message(self, found: Divergence) -> str:
+        """The one line: the term, its weight, what happened, the setting to lower."""
+        loss_weight = float(self.loss.get("loss_weight", 1.0))
+        level = _level_weight(self.distill, found.term, self.prefix)
+        weight = f"weight {loss_weight * level:g}" + (f" = loss_weight {loss_weight:g} x level weight {level:g}"
+                                                      if level != 1 else "")
+        lower = "model.distill.loss.loss_weight" + (" or model.distill.level_weights" if level != 1 else "")
+        rose = (f"rose from {found.detection_start:.3g} to {found.detection_now:.3g} "
+                f"({found.detection_now / found.detection_start:.1f}x)" if math.isfinite(found.detection_now)
+                else f"became {found.detection_now}")
+        return (f"{found.term} ({weight}) grew from {found.term_start:.3g} to {found.term_now:.3g} while the "
+                f"detection losses {rose} by iteration {found.iteration}: the "
+                f"distillation is collapsing the detector (a teacher that failed to train or load does this too); "
+                f"training stopped. Lower {lower} (now {loss_weight:g}), or lengthen model.distill.warmup_iters "
+                f"(now {self.warmup_iters})")
 
 
 @HOOKS.register_module()
