@@ -3,4 +3,4 @@
 # Old name: faster_rcnn_fpn_mse_coco.py.
 _base_ = './nst-fpn_frcnn-r101_frcnn-r18_1x_coco.py'
 
-model = dict(distill=dict(loss=dict(_delete_=True, type='MSELoss', loss_weight=1.0), adapt_channels=True))
+model = dict(distill=dict(loss=dict(_base_.mse_fpn_loss, _delete_=True), adapt_channels=True))

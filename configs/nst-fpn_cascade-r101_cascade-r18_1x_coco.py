@@ -10,5 +10,4 @@ teacher_config = 'mmdet::cascade_rcnn/cascade-rcnn_r101_fpn_1x_coco.py'
 teacher_checkpoint = 'checkpoints/cascade_rcnn_r101_fpn_1x_coco_20200317-0b6a2fbf.pth'
 
 model = dict(_base_.nst_fpn, _delete_=True, student={{_base_.model}},
-             teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
-             distill=dict(_base_.nst_fpn.distill, warmup_iters=500))
+             teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint))

@@ -14,4 +14,4 @@ teacher_checkpoint = 'work_dirs/fcos_r50_fpn_gn-head_1x_voc0712'
 
 model = dict(_base_.nst_fpn, _delete_=True, student={{_base_.model}},
              teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
-             distill=dict(_base_.nst_fpn.distill, taps=('p3', 'p4', 'p5', 'p6', 'p7'), warmup_iters=500))
+             distill=dict(_base_.nst_fpn.distill, taps=('p3', 'p4', 'p5', 'p6', 'p7')))

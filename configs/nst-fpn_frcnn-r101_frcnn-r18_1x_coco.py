@@ -12,5 +12,4 @@ teacher_config = 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'
 teacher_checkpoint = 'checkpoints/faster_rcnn_r101_fpn_1x_coco_20200130-f513f705.pth'
 
 model = dict(_base_.nst_fpn, _delete_=True, student={{_base_.model}},
-             teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
-             distill=dict(_base_.nst_fpn.distill, warmup_iters=500))  # the stock 1x LinearLR length
+             teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint))

@@ -1,7 +1,8 @@
 # The headline. Teacher: mmdet's VOC07+12 Faster R-CNN R-50-FPN (frozen). Student: Faster R-CNN R-18-FPN from
 # the NST-distilled ResNet-18. NST on FPN P2-P5 (the levels the RPN and the RoI head read; P6 is a strided copy
 # of P5: ../_base_/nst_fpn_distill.py). Dataset: VOC07+12 trainval -> VOC07 test (11-point mAP). Schedule: the
-# stock VOC 1x (4 epochs of the 3x-repeated set, lr 0.01, no warm-up) for 16 images per step (8 GPUs x 2).
+# stock VOC 1x (4 epochs of the 3x-repeated set, lr 0.01, no warm-up) for 16 images per step (8 GPUs x 2); the NST
+# terms (weight 25 per level) ramp in over 500 iterations: ../_base_/nst_fpn_distill.py says how both were chosen.
 # Old name: faster_rcnn_nst.py. Download the teacher from
 # https://download.openmmlab.com/mmdetection/v2.0/pascal_voc/faster_rcnn_r50_fpn_1x_voc0712/
 # faster_rcnn_r50_fpn_1x_voc0712_20220320_192712-54bef0f3.pth

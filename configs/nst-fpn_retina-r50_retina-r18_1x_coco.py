@@ -12,4 +12,4 @@ teacher_checkpoint = 'checkpoints/retinanet_r50_fpn_1x_coco_20200130-c2398f9e.pt
 
 model = dict(_base_.nst_fpn, _delete_=True, student={{_base_.model}},
              teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),
-             distill=dict(_base_.nst_fpn.distill, taps=('p3', 'p4', 'p5', 'p6', 'p7'), warmup_iters=500))
+             distill=dict(_base_.nst_fpn.distill, taps=('p3', 'p4', 'p5', 'p6', 'p7')))

@@ -5,7 +5,8 @@
 # Levels: P3-P7, every level the RetinaHead reads (strides 8-128). Unlike Faster R-CNN's max-pooled P6, RetinaNet's
 # P6 and P7 are convolutions of their own (add_extra_convs='on_input': P6 = conv(C5), P7 = conv(relu(P6))) that
 # detect the largest objects, so they carry features of their own; there is no P2 (start_level=1).
-# Dataset: VOC07+12 trainval -> VOC07 test. Schedule: stock VOC 1x (lr 0.01, no warm-up), 16 images per step.
+# Dataset: VOC07+12 trainval -> VOC07 test. Schedule: stock VOC 1x (lr 0.01, no warm-up), 16 images per step;
+# the distillation terms ramp in over 500 iterations (NST weight 25 per level: ./_base_/nst_fpn_distill.py).
 _base_ = ['./retinanet_r18_fpn_nst-backbone_1x_voc0712.py', './_base_/nst_fpn_distill.py']
 
 teacher_config = 'mmdet::pascal_voc/retinanet_r50_fpn_1x_voc0712.py'

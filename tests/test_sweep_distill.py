@@ -76,7 +76,7 @@ def test_short_run_config_changes_only_what_it_names(tmp_path):
 def verdict(family: str, weight: float, setting: str, stable: bool) -> Verdict:
     run = cell("weights", family, "voc", "random", "nst", weight, next(s for s in SETTINGS if s.name == setting), 20)
     peak = 1.2 if stable else 3.0
-    return Verdict(run, [Comparison((1.0, peak), 1.0, peak)], [5], [4], [None], [None if stable else 7], 12.0)
+    return Verdict(run, [Comparison((1.0, peak), 1.0, peak)], [5], [4], [None], [None if stable else 7], 12.0, [None])
 
 
 def test_choose_the_largest_weight_stable_everywhere_with_the_fewest_stabilisers():
@@ -117,6 +117,44 @@ def test_the_table_says_what_was_measured():
     text = markdown(rows)
     lines = text.splitlines()
     assert len(lines) == 4 and all(line.count("|") == 14 for line in lines)
-    assert ("| faster_rcnn | voc | random | nst | 50 | warm-up 10, clip 35 | 1 | 1.00 (1.00) | 1.20 | 5 (4) | — | — "
-            "| yes |") in text
+    assert ("| faster_rcnn | voc | random | nst | 50 | warm-up 10, clip 35 | 1 | 1.00 (1.00) | 1.20 | 5 (4) | 0 (0) "
+            "| — | yes |") in text
     assert "| ∞ (1.00) | 3.00 |" in text and "| 7 | **no** |" in text
+    failed = verdict("faster_rcnn", 10, "none", True)
+    failed.baseline_errors = ["loss is nan at iteration 16"]
+    assert not failed.stable and markdown([row(failed)]).endswith("| 0 (1) | — | none: the baseline went NaN |")
+
+
+class FakeSweep:
+    """Verdicts by cell: unstable where ``bad`` says so, no verdict (baseline NaN) where ``nan`` does."""
+
+    def __init__(self, bad, nan=lambda run: False) -> None:
+        self.inputs = type("Inputs", (), {"iters": 20})()
+        self.bad, self.nan, self.ran = bad, nan, []
+
+    def verdict(self, run: Cell) -> Verdict:
+        self.ran.append(run)
+        stable = not self.bad(run)
+        out = verdict(run.family, run.weight, "none", stable)
+        out.cell, out.baseline_errors = run, ["nan"] if self.nan(run) else [None]
+        return out
+
+
+def test_confirm_takes_the_first_candidate_stable_everywhere_it_can_be_judged():
+    from nst_det.engine.sweep_plan import candidates, stage_confirm
+
+    verdicts = [verdict(f, w, s, True) for f in ("faster_rcnn", "fcos") for w, s in ((25, "warm-up"), (10, "none"))]
+    found = candidates(verdicts, "nst", ["faster_rcnn", "fcos"])
+    assert [(c.weight, c.setting.name) for c in found][:3] == [(25, "warm-up"), (25, "warm-up + clip"),
+                                                               (25, "warm-up + clip + LR warm-up")]
+    # 25 fails on the demo data for Faster R-CNN; 10 passes; COCO's baselines went NaN (no verdict there)
+    sweep = FakeSweep(bad=lambda c: c.dataset == "demo" and c.weight == 25 and c.family == "faster_rcnn",
+                      nan=lambda c: c.dataset == "coco")
+    choice, tried = stage_confirm(sweep, found, ["faster_rcnn", "fcos"], trained=["faster_rcnn"])
+    assert (choice.weight, choice.setting.name) == (10, "none")
+    assert [v.cell.dataset for v in tried if v.cell.weight == 10] == ["demo", "demo", "demo", "voc", "voc", "coco",
+                                                                      "coco"]
+    assert {(c.dataset, c.teacher, c.backbone) for c in sweep.ran if c.family == "faster_rcnn"} >= {
+        ("demo", "trained", "trained"), ("demo", "random", "random"), ("coco", "random", "random")}
+    assert all(c.lr_warmup == 10 for c in sweep.ran if c.dataset != "voc" and c.family != "fcos")
+    assert stage_confirm(FakeSweep(bad=lambda c: True), found, ["fcos"])[0] is None

@@ -34,7 +34,7 @@ from nst_det.data.real_layout import make_real_layout_dataset
 from nst_det.det.stability import DivergenceRule
 from nst_det.engine.short_runs import write_random_teacher
 from nst_det.engine.sweep import FAMILIES, Inputs, Sweep, guard_calibration
-from nst_det.engine.sweep_plan import SETTINGS, Choice, choose, stage_confirm, stage_stabilisers, stage_weights
+from nst_det.engine.sweep_plan import SETTINGS, Choice, candidates, stage_confirm, stage_stabilisers, stage_weights
 from nst_det.reporting.sweep_table import guard_markdown, markdown, row
 from nst_det.utils.cli import run_cli
 from nst_det.utils.errors import NSTDetError
@@ -149,17 +149,21 @@ def main(argv: Optional[list[str]] = None) -> int:
         write_report(inputs.work, sweep, sections, choices, command)
     verdicts = [v for stage in sections.values() for v in stage]
     mse = [f for f in args.families if f in args.mse_families]
-    if args.confirm:
-        choices = [parse_choice(text) for text in args.confirm]
-    else:
-        choices = [choose(verdicts, "nst", args.families)]
-        if mse:  # the same stabilisers (the MSE configs inherit the NST configs' schedule)
-            choices.append(choose(verdicts, "mse", mse, [choices[0].setting]))
+    trained = [f for f in DEMO_TEACHERS if args.demo_dir and (args.demo_dir / DEMO_TEACHERS[f]).is_dir()]
+    given = [parse_choice(text) for text in args.confirm or []]
+    nst = [c for c in given if c.loss == "nst"] or candidates(verdicts, "nst", args.families)
+    choices = [nst[0] if nst else Choice("nst", None, SETTINGS[0])]
     if "confirm" in args.stages:
-        print("stage confirm: " + "; ".join(f"{c.loss} {c.weight} {c.setting.name}" for c in choices), flush=True)
-        trained = [f for f in DEMO_TEACHERS if args.demo_dir and (args.demo_dir / DEMO_TEACHERS[f]).is_dir()]
-        sections["confirm"] = [v for c in choices if c.weight is not None for v in stage_confirm(
-            sweep, c, args.families if c.loss == "nst" else mse, ("voc", "coco", "demo"), trained)]
+        print("stage confirm", flush=True)
+        choices[0], sections["confirm"] = stage_confirm(sweep, nst, args.families, trained)
+    if mse and choices[0] is not None and choices[0].weight is not None:
+        # the MSE control gets the NST choice's stabilisers (its configs inherit the NST configs' schedule)
+        found = [c for c in given if c.loss == "mse"] or candidates(verdicts, "mse", mse, [choices[0].setting])
+        choices.append(found[0] if found else Choice("mse", None, choices[0].setting))
+        if "confirm" in args.stages:
+            choices[1], tried = stage_confirm(sweep, found, mse, trained)
+            sections["confirm"] += tried
+    choices = [c for c in choices if c is not None]
     report = write_report(inputs.work, sweep, sections, choices, command)
     for c in choices:
         print(f"chosen for {c.loss}: weight {c.weight}, stabilisers: {c.setting.name}")

@@ -6,10 +6,11 @@
    a random student backbone, generated data in the real VOC layout.
 2. ``stabilisers``: for the weights above the largest stable one (the next one and the largest), a
    distillation warm-up, gradient clipping, both, and (only where those fail) both plus an LR warm-up.
-3. ``confirm``: the chosen setting and its baseline on every dataset: VOC and COCO layouts (the COCO configs'
-   R-101/R-50 teachers) and the demo data (demo configs), with random teachers and, where the demo trained
-   one, the trained teacher. COCO and demo configs ship an LR warm-up, so their runs have one (compressed as
-   the stabilisers' are; FCOS keeps its own).
+3. ``confirm``: the candidates of stages 1-2 (stable on VOC for every family), largest weight first, on every
+   dataset: the demo data (demo configs), VOC and COCO layouts (the COCO configs' R-101/R-50 teachers), with
+   random teachers and, where the demo trained one, the trained teacher, until one is stable everywhere it can
+   be judged. COCO and demo configs ship an LR warm-up, so their runs have one (compressed as the stabilisers'
+   are; FCOS keeps its own).
 
 The choice (:func:`choose`): the largest NST weight that is stable for every family with the fewest stabilisers
 (in the order of :data:`SETTINGS`); a setting stable at a larger weight, or with fewer stabilisers, counts as
@@ -56,11 +57,12 @@ class Choice:
     setting: Setting
 
 
-def canonical(setting: Setting, family: str) -> Setting:
-    """``setting`` as it acts on ``family``: where the configs clip already, or have an LR warm-up of their own
-    (FCOS), adding one changes nothing (or, for the warm-up, would replace FCOS's own by a steeper one)."""
+def canonical(setting: Setting, family: str, dataset: str = "voc") -> Setting:
+    """``setting`` as it acts on ``family``'s config for ``dataset``: where the config clips already (FCOS, every
+    demo config) or has an LR warm-up of its own (FCOS), adding one changes nothing (or, for the warm-up, would
+    replace FCOS's own by a steeper one)."""
     spec = FAMILIES[family]
-    return replace(setting, clip=setting.clip and not spec.clips,
+    return replace(setting, clip=setting.clip and not (spec.clips or dataset == "demo"),
                    lr_warmup=setting.lr_warmup and not spec.own_lr_warmup)
 
 
@@ -68,7 +70,7 @@ def cell(stage: str, family: str, dataset: str, teacher: str, loss: str, weight:
          iters: int, lr_warmup: bool = False) -> Cell:
     """The :class:`Cell` of a setting: warm-ups of half the run (so half of it is at the full weight); a trained
     teacher comes with the trained student backbone (the demo's), a random one with a random backbone."""
-    setting = canonical(replace(setting, lr_warmup=setting.lr_warmup or lr_warmup), family)
+    setting = canonical(replace(setting, lr_warmup=setting.lr_warmup or lr_warmup), family, dataset)
     return Cell(stage, family, dataset, teacher, loss, weight, warmup=iters // 2 if setting.warmup else 0,
                 clip=CLIP if setting.clip else None, lr_warmup=iters // 2 if setting.lr_warmup else 0,
                 backbone=teacher)
@@ -126,14 +128,15 @@ def within(inner: Setting, outer: Setting) -> bool:
                                         (inner.lr_warmup, outer.lr_warmup)))
 
 
-def choose(verdicts: list[Verdict], loss: str, families: Iterable[str],
-           settings: Iterable[Setting] = SETTINGS) -> Choice:
-    """The largest weight stable for every family with the first of ``settings`` that makes it so.
+def candidates(verdicts: list[Verdict], loss: str, families: Iterable[str],
+               settings: Iterable[Setting] = SETTINGS) -> list[Choice]:
+    """Every (weight, setting) stable on the VOC layout for every family, largest weight first, then in the order
+    of ``settings``.
 
     A weight counts as stable with a setting where a larger or equal weight was stable with some of its
     stabilisers (a smaller weight, or one more stabiliser, is assumed not to hurt; stage 3 checks the choice).
     """
-    families = list(families)
+    families, settings = list(families), list(settings)
     stable: list[tuple[str, float, Setting]] = [
         (v.cell.family, v.cell.weight, setting_of(v.cell)) for v in verdicts
         if v.stable and v.cell.loss == loss and v.cell.dataset == "voc" and v.cell.teacher == "random"]
@@ -141,26 +144,43 @@ def choose(verdicts: list[Verdict], loss: str, families: Iterable[str],
     def ok(family: str, weight: float, setting: Setting) -> bool:
         return any(f == family and w >= weight and within(s, canonical(setting, family)) for f, w, s in stable)
 
-    for weight in sorted(WEIGHTS[loss], reverse=True):
-        for setting in settings:
-            if all(ok(family, weight, setting) for family in families):
-                return Choice(loss, weight, setting)
-    return Choice(loss, None, SETTINGS[0])
+    return [Choice(loss, weight, setting) for weight in sorted(WEIGHTS[loss], reverse=True) for setting in settings
+            if all(ok(family, weight, setting) for family in families)]
 
 
-def stage_confirm(sweep: Sweep, choice: Choice, families: Iterable[str], datasets: Iterable[str],
-                  trained: Iterable[str] = ()) -> list[Verdict]:
-    """Stage 3: ``choice`` and its baseline for each family and dataset (random teacher), and with the trained
-    teacher for the families in ``trained`` (demo data); COCO and demo runs with an LR warm-up."""
-    out = []
-    iters = sweep.inputs.iters
-    for family in families:
-        for dataset in datasets:
-            if dataset not in FAMILIES[family].configs:
-                continue
-            teachers = ["random"] + (["trained"] if dataset == "demo" and family in trained else [])
-            for teacher in teachers:
-                run = cell("confirm", family, dataset, teacher, choice.loss, choice.weight, choice.setting, iters,
-                           lr_warmup=dataset != "voc")
-                out.append(sweep.verdict(run, stop_early=False))
-    return out
+def choose(verdicts: list[Verdict], loss: str, families: Iterable[str],
+           settings: Iterable[Setting] = SETTINGS) -> Choice:
+    """The first of :func:`candidates` (before stage 3 confirms it), or a weightless choice."""
+    found = candidates(verdicts, loss, families, settings)
+    return found[0] if found else Choice(loss, None, SETTINGS[0])
+
+
+CONFIRM_ORDER = ("demo", "voc", "coco")  # the cheapest runs, and where the VOC-chosen settings failed, first
+
+
+def confirm_cells(choice: Choice, families: Iterable[str], trained: Iterable[str], iters: int) -> list[Cell]:
+    """``choice`` on every dataset of every family with a random teacher, and on the demo data with the trained
+    teacher for the families in ``trained``; COCO and demo runs with an LR warm-up (their configs have one)."""
+    return [cell("confirm", family, dataset, teacher, choice.loss, choice.weight, choice.setting, iters,
+                 lr_warmup=dataset != "voc")
+            for dataset in CONFIRM_ORDER for family in families
+            for teacher in ["random"] + (["trained"] if dataset == "demo" and family in trained else [])]
+
+
+def stage_confirm(sweep: Sweep, choices: list[Choice], families: Iterable[str],
+                  trained: Iterable[str] = ()) -> tuple[Optional[Choice], list[Verdict]]:
+    """Stage 3: the first of ``choices`` (:func:`candidates`) stable on every dataset where it can be judged (a
+    cell whose baseline went NaN has no verdict), and the verdicts of every candidate tried (a candidate stops at
+    its first unstable cell)."""
+    out: list[Verdict] = []
+    families = list(families)
+    for choice in choices:
+        failed = False
+        for run in confirm_cells(choice, families, trained, sweep.inputs.iters):
+            out.append(sweep.verdict(run))
+            if out[-1].judged and not out[-1].stable:
+                failed = True
+                break
+        if not failed:
+            return choice, out
+    return None, out

@@ -1,10 +1,12 @@
 """The FPN-distillation sweep's table (``tools/sweep_distill.py``): one row per cell, markdown and json.
 
 Columns: the cell (family, dataset, teacher, loss, weight, stabilisers), the seeds it ran (a cell stops at its
-first unstable seed), the detection-loss ratio to the baseline (trailing 5-iteration means; final: mean and max
+first unstable seed), the detection-loss ratio to the baseline (trailing 5-iteration medians; final: mean and max
 over seeds; peak: max over iterations 5..end and seeds), the fewest detections kept after a run (and the
-baseline's), non-finite stops, the iteration at which the divergence guard's rule would have stopped the run
-(per seed; ``—``: never), and the verdict.
+baseline's), runs stopped by a non-finite loss (and baselines), the iteration at which the divergence guard's
+rule would have stopped the run (per seed; ``—``: never), and the verdict: peak within 1.5 (with a trained teacher,
+within 3: only no collapse), none where a baseline went NaN (the detector diverged without distillation, so the
+seed says nothing about it).
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import math
 from typing import Protocol, Sequence
 
 DASH = "—"
+BOUND = 1.5  # nst_det.engine.sweep.BOUND (this module imports no engine code)
 
 
 class VerdictLike(Protocol):
@@ -24,7 +27,10 @@ class VerdictLike(Protocol):
     errors: list
     guard: list
     seconds: float
+    baseline_errors: list
+    judged: bool
     stable: bool
+    bound: float
 
 
 def _ratio(value: float) -> str:
@@ -45,11 +51,19 @@ def row(verdict: VerdictLike) -> dict:
         detections_min=min(verdict.detections, default=None),
         baseline_detections_min=min(verdict.baseline_detections, default=None),
         non_finite=sum(e is not None for e in verdict.errors),
-        guard=list(verdict.guard), stable=verdict.stable, seconds=round(verdict.seconds, 1))
+        baseline_non_finite=sum(e is not None for e in verdict.baseline_errors),
+        guard=list(verdict.guard), judged=verdict.judged, stable=verdict.stable, bound=verdict.bound,
+        seconds=round(verdict.seconds, 1))
 
 
 HEADER = ("| family | data | teacher | loss | weight | stabilisers | seeds | det. loss ratio, final (max) | peak | "
-          "detections (baseline) | stopped | guard at | stable |")
+          "detections (baseline) | NaN (baseline) | guard at | stable |")
+
+
+def _verdict(r: dict) -> str:
+    if not r["judged"]:
+        return "none: the baseline went NaN"
+    return ("yes" if r["stable"] else "**no**") + (f" (bound {r['bound']:g})" if r["bound"] != BOUND else "")
 
 
 def markdown(rows: Sequence[dict]) -> str:
@@ -62,8 +76,8 @@ def markdown(rows: Sequence[dict]) -> str:
         lines.append(f"| {r['family']} | {r['dataset']} | {r['teacher']} | {r['loss']} | {r['weight']:g} | "
                      f"{r['settings']} | {r['seeds']} | {final} | "
                      f"{_ratio(r['peak_ratio']) if r['peak_ratio'] is not None else DASH} | "
-                     f"{r['detections_min']} ({r['baseline_detections_min']}) | {r['non_finite'] or DASH} | {guard} | "
-                     f"{'yes' if r['stable'] else '**no**'} |")
+                     f"{r['detections_min']} ({r['baseline_detections_min']}) | {r['non_finite']} "
+                     f"({r['baseline_non_finite']}) | {guard} | {_verdict(r)} |")
     return "\n".join(lines)
 
 

@@ -110,10 +110,10 @@ class DistillDivergenceHook(Hook):
                 f"({found.detection_now / found.detection_start:.1f}x)" if math.isfinite(found.detection_now)
                 else f"became {found.detection_now}")
         return (f"{found.term} ({weight}) grew from {found.term_start:.3g} to {found.term_now:.3g} while the "
-                f"detection losses {rose} by iteration {found.iteration}: the "
-                f"distillation is collapsing the detector (a teacher that failed to train or load does this too); "
-                f"training stopped. Lower {lower} (now {loss_weight:g}), or lengthen model.distill.warmup_iters "
-                f"(now {self.warmup_iters})")
+                f"detection losses {rose} by iteration {found.iteration}: the distillation is collapsing the "
+                f"detector (a teacher that failed to train or load does this too); training stopped. Lower {lower} "
+                f"(now {loss_weight:g}), or lengthen model.distill.warmup_iters (now {self.warmup_iters}); if the "
+                f"detector also diverges without distillation, lower the lr (--auto-scale-lr on another total batch)")
 
 
 @HOOKS.register_module()

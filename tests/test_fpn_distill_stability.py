@@ -1,0 +1,146 @@
+"""Every shipped FPN-distillation config trains with a teacher that failed to train (random weights), in the regime
+tools/sweep_distill.py chose the shipped settings in: the config's real-size teacher (R-50/R-101) from a stock
+mmengine checkpoint, generated data in the real VOC07+12 / COCO 2017 layouts, small images, batch 2, the config's
+base lr and clipping, its warm-ups (LR and distillation) compressed to half the run. The divergence guard is on.
+The detection losses must stay within the sweep's bound of their first value, and the final checkpoint, loaded
+into the plain student detector, must keep detections on the test images. One more run shows the guard stopping
+the settings the configs shipped before the sweep (weight 50 per level, no warm-up) with one line.
+
+All in this process but the guard run (tools/train_det.py); about N minutes on the 2-core machine (see README)."""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from tooling import run_tool
+
+from nst_det.data.real_layout import make_real_layout_dataset
+from nst_det.det.distiller import loss_name
+from nst_det.det.stability import detection_loss, distill_prefix
+from nst_det.engine.short_runs import ShortRun, short_run_config, train_short, write_random_teacher
+from nst_det.engine.sweep import BOUND, FAMILIES
+from nst_det.registry import MODELS
+
+from det_fixtures import ROOT
+
+pytestmark = pytest.mark.slow
+
+ITERS = 8
+SCALE = (128, 96)
+
+
+def shipped_distillation_configs() -> list[Path]:
+    """configs/*.py (not demo/, pretrain/, _base_/) whose model is an NSTDistillDetector, old names left out."""
+    out = []
+    for path in sorted((ROOT / "configs").glob("*.py")):
+        code = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+        if len(code) == 1 and code[0].startswith("_base_ = '"):
+            continue  # an old name: the same config as its target
+        if Config.fromfile(str(path)).model.get("type") == "NSTDistillDetector":
+            out.append(path)
+    return out
+
+
+CONFIGS = shipped_distillation_configs()
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("stability")
+    paths = make_real_layout_dataset(root / "data", num_trainval=2 * ITERS, num_test=4, image_size=(192, 256))
+    torch.manual_seed(0)
+    backbone = root / "backbone_resnet18.pth"  # the ImageNet-stage export format, random weights
+    torch.save({k: v for k, v in torchvision.models.resnet18().state_dict().items() if not k.startswith("fc.")},
+               backbone)
+    return dict(root=root, voc=f"{paths['voc']}/", coco=f"{paths['coco']}/", backbone=str(backbone), teachers={})
+
+
+def teacher_file(inputs: dict, config: str) -> str:
+    """A random-weight stock checkpoint of the teacher config (one per teacher, shared by the configs)."""
+    if config not in inputs["teachers"]:
+        path = inputs["root"] / "teachers" / f"{Path(config).stem}.pth"
+        inputs["teachers"][config] = str(write_random_teacher(config, path, seed=0))
+    return inputs["teachers"][config]
+
+
+def short_run(config: Path, inputs: dict, work: Path, **changes) -> ShortRun:
+    """The config as shipped, at the sweep's scale: its warm-ups (if any) compressed to half the run."""
+    cfg = Config.fromfile(str(config))
+    family = next(spec for spec in FAMILIES.values() if spec.detector == cfg.model.student.type)
+    lr_warmup = any(not s.get("by_epoch", True) for s in cfg.get("param_scheduler", []))
+    lr_warmup_iters = None if family.own_lr_warmup else ITERS // 2 if lr_warmup else 0  # FCOS: lr/3, its own
+    distill = {"warmup_iters": ITERS // 2} if cfg.model.distill.get("warmup_iters") else {}
+    return ShortRun(
+        config=str(config), work_dir=str(work),
+        variables=dict(data_root=inputs["coco" if "coco" in config.stem else "voc"],
+                       backbone_checkpoint=inputs["backbone"],
+                       teacher_checkpoint=teacher_file(inputs, cfg.teacher_config)),
+        iters=ITERS, seed=0, image_scale=SCALE, distill=distill, lr_warmup_iters=lr_warmup_iters,
+        save_checkpoint=True, options={f"model.student.{k}": v for k, v in family.light.items()},
+        **changes)
+
+
+def student_detections(run: ShortRun) -> int:
+    """Finite detections of the plain student, loaded strictly from the run's last checkpoint, on the test images,
+    at score threshold 0: 8 iterations do not lift a detector's scores over its 0.05 test threshold, but a
+    detector whose weights the distillation wrecked predicts no finite box at all."""
+    cfg = short_run_config(run)
+    init_default_scope("mmdet")
+    student_cfg = copy.deepcopy(cfg.model.student)
+    (student_cfg.test_cfg.get("rcnn") or student_cfg.test_cfg).score_thr = 0.0
+    student = MODELS.build(student_cfg)
+    checkpoint = torch.load(Path(run.work_dir) / f"iter_{run.iters}.pth", weights_only=True)
+    student.load_state_dict(checkpoint["state_dict"], strict=True)
+    student.eval()
+    kept = 0
+    with torch.no_grad():
+        for batch in Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader)):
+            for sample in student.test_step(batch):
+                boxes, scores = sample.pred_instances.bboxes, sample.pred_instances.scores
+                kept += int((torch.isfinite(boxes).all(dim=1) & torch.isfinite(scores)).sum())
+    return kept
+
+
+def test_every_family_and_dataset_is_covered():
+    names = {c.name for c in CONFIGS}
+    assert {Path(c).name for spec in FAMILIES.values() for key, c in spec.configs.items() if key != "demo"} <= names
+    assert {"mse-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py", "mse-fpn_frcnn-r101_frcnn-r18_1x_coco.py"} <= names
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.stem)
+def test_shipped_config_trains_with_a_random_teacher(config: Path, inputs, tmp_path):
+    run = short_run(config, inputs, tmp_path / "work")
+    result = train_short(run)
+    assert result.error is None, result.error  # neither non-finite nor stopped by the divergence guard
+    prefix = distill_prefix(loss_name(Config.fromfile(str(config)).model.distill.loss))
+    detection = [detection_loss(r, prefix) for r in result.losses]
+    assert len(detection) == ITERS and all(v == v for v in detection)
+    assert sum(detection[-3:]) / 3 <= BOUND * detection[0], detection
+    assert student_detections(run) > 0
+
+
+def test_the_guard_stops_the_settings_shipped_before_the_sweep(inputs, tmp_path):
+    config = ROOT / "configs" / "faster_rcnn_nst.py"
+    cfg = Config.fromfile(str(config))
+    run = short_run(config, inputs, tmp_path / "work")
+    options = [f"data_root={inputs['voc']}", f"backbone_checkpoint={inputs['backbone']}",
+               f"teacher_checkpoint={teacher_file(inputs, cfg.teacher_config)}",
+               "model.distill.loss.loss_weight=50.0", "model.distill.warmup_iters=0", "param_scheduler=[]",
+               "train_cfg.max_epochs=1", "randomness.seed=0",  # 3 x 16 images (the VOC RepeatDataset): 24 iterations
+               "val_dataloader=None", "val_cfg=None", "val_evaluator=None", "train_dataloader.batch_size=2",
+               "train_dataloader.num_workers=0", "train_dataloader.persistent_workers=False",
+               *[f"{k}={v}" for k, v in run.options.items()],
+               *[f"train_dataloader.dataset.dataset.datasets.{i}.pipeline.2.scale={SCALE}" for i in range(2)]]
+    result = run_tool("train_det.py", [str(config), "--work-dir", str(tmp_path / "guard"), "--no-data-check",
+                                       "--cfg-options", *options])
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, (result.stdout + result.stderr)[-6000:]
+    assert lines[-1].startswith("error: loss_nst_p") and "(weight 50)" in lines[-1], lines[-1]
+    assert "Lower model.distill.loss.loss_weight (now 50)" in lines[-1]
+    assert not list((tmp_path / "guard").glob("iter_*.pth"))
