@@ -1,9 +1,8 @@
 """Checkpoint I/O: one safe reader for every file a tool reads, atomic writes, plain-data checkpoints.
 
-* :func:`read_checkpoint` reads any checkpoint a user holds without ever executing pickled code:
-  ``torch.load(weights_only=True)`` first; if that refuses, the restricted unpickler of
-  :mod:`nst_det.utils.safe_unpickle` (tensors, containers, numpy values from an allow-list; every
-  other object skipped, hostile globals refused). :mod:`nst_det.engine` registers
+* :func:`read_checkpoint` reads any checkpoint a user holds without ever executing pickled code: the
+  interpreter of :mod:`nst_det.utils.reader` (tensors, containers, numpy values made afresh; every
+  other object skipped, hostile names refused). :mod:`nst_det.engine` registers
   :func:`load_from_local` as mmengine's loader for local files, so ``load_from``, ``--resume`` and
   ``Pretrained`` backbone files take the same path.
 * :func:`atomic_save` writes to a temporary file beside the target, fsyncs and renames it into
@@ -18,7 +17,6 @@ from __future__ import annotations
 import collections
 import io
 import os
-import pickle
 import re
 import shutil
 import tempfile
@@ -29,7 +27,7 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer, print_log
 
-from nst_det.utils import safe_unpickle
+from nst_det.utils import reader
 from nst_det.utils.errors import NSTDetError
 
 PathLike = Union[str, os.PathLike]
@@ -129,13 +127,13 @@ def describe_skipped(skipped: list[tuple[str, str]]) -> str:
 
 
 def read_checkpoint(path: PathLike, map_location: Any = "cpu", what: str = "checkpoint") -> Any:
-    """Read any checkpoint file as data; pickled code is never executed.
+    """Read any checkpoint file as data; nothing in it is ever executed.
 
-    1. ``torch.load(weights_only=True)``: plain tensors and containers load as they are.
-    2. Otherwise ``torch.load(pickle_module=safe_unpickle)``: tensors, containers and numpy values
-       from an allow-list are rebuilt; every other object (mmengine's ``HistoryBuffer``, an unknown
-       class) is skipped and removed from the result, and one log line says what was skipped under
-       which key.
+    The file is interpreted by :mod:`nst_det.utils.reader` (no ``torch.load``, no ``pickle``): tensors
+    of every dtype, plain containers and numeric numpy values are made afresh; every other object
+    (mmengine's ``HistoryBuffer``, a user's class) is skipped and left out, and one log line says what
+    was skipped under which key. Names only an attack needs, TorchScript archives, odd archive members
+    and files over the reader's budgets are refused.
 
     Args:
         path: the file.
@@ -143,41 +141,42 @@ def read_checkpoint(path: PathLike, map_location: Any = "cpu", what: str = "chec
         what: what the file is supposed to be, for messages ("teacher checkpoint", ...).
 
     Raises:
-        NSTDetError: a missing or unreadable file, or one that names globals only an attack would
-            (``os.system``, ``eval``, ...); one line saying what the file is, what was found, what to do.
+        NSTDetError: a missing or unreadable file, or one the reader refuses; one line saying what
+            the file is, what was found, what to do.
     """
     path = Path(path)
+    if not path.exists():
+        raise NSTDetError(f"{what} {path} does not exist")
     if not path.is_file():
-        raise NSTDetError(f"{what} {path} does not exist" if not path.exists() else f"{what} {path} is not a file")
+        raise NSTDetError(f"{what} {path} is not a file (a directory, FIFO or device): nothing was read")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError):
-        pass  # holds more than tensors and containers (or is a legacy .tar file): read it restricted
-    except (EOFError, OSError, ValueError) as exc:
-        raise _unreadable(what, path, exc) from None
-    try:
-        checkpoint = torch.load(path, map_location=map_location, pickle_module=safe_unpickle)
-    except safe_unpickle.HostileCheckpointError as exc:
+        checkpoint, skipped = reader.read_file(path, map_location=map_location)
+    except reader.Hostile as exc:
         raise NSTDetError(
             f"{what} {path} refers to {exc.qualname}, which no checkpoint needs and an attack would use: "
-            "refusing it (nothing in it was run). Use weights from a source you trust") from None
-    except pickle.UnpicklingError as exc:
+            f"refusing it (nothing in it was run): {exc.reason}. Use weights from a source you trust") from None
+    except reader.Refused as exc:
         raise NSTDetError(f"{what} {path} cannot be read as data ({_first_line(exc)}); nothing in it was run. "
-                          "Re-save the weights as a plain state dict (torch.save(model.state_dict(), PATH))") from None
-    except Exception as exc:  # noqa: BLE001  torch/pickle raise many types for a damaged file
+                          + (exc.advice or "Re-save the weights as a plain state dict "
+                                           "(torch.save(model.state_dict(), PATH))")) from None
+    except (reader.Corrupt, OSError, EOFError) as exc:
         raise _unreadable(what, path, exc) from None
-    skipped = safe_unpickle.find_skipped(checkpoint)
+    except (RecursionError, MemoryError) as exc:
+        raise NSTDetError(f"{what} {path} cannot be read as data ({type(exc).__name__}); nothing in it was run") \
+            from None
+    except Exception as exc:  # noqa: BLE001  a damaged file can make any library call fail: one line, no traceback
+        raise _unreadable(what, path, exc) from None
     if skipped:
         print_log(f"{what} {path}: read as data; skipped {len(skipped)} object(s) that are not data: "
                   f"{describe_skipped(skipped)}. To make the file loadable by stock tools on torch>=2.6: "
                   f"python {CONVERTER} {path} OUT.pth", logger="current")
-        checkpoint = safe_unpickle.drop_skipped(checkpoint)
     return checkpoint
 
 
 def _unreadable(what: str, path: Path, exc: BaseException) -> NSTDetError:
+    detail = _first_line(exc) if isinstance(exc, reader.ReaderError) else f"{type(exc).__name__}: {_first_line(exc)}"
     return NSTDetError(f"{what} {path} is not a readable PyTorch checkpoint (truncated or corrupt?): "
-                       f"{_first_line(exc)}. Copy or export the file again")
+                       f"{detail}. Copy or export the file again")
 
 
 def load_from_local(filename: str, map_location: Any = None) -> Any:
