@@ -45,3 +45,11 @@ def test_benchmark_det_compares_nst_on_fpn_with_teacher_forward_plus_student_ste
                           "student step + teacher forward + NST P2-P5"]  # the shipped configs' levels
     assert rows["student step + teacher forward"][1] == "1.000x"
     assert all(float(row[0]) > 0 for row in rows.values())
+
+
+def test_benchmark_reader_compares_with_torch_load():
+    result = run_tool("benchmark_reader.py", ["--arch", "resnet18", "--repeats", "1"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"torch\.load\(weights_only=True\)\s+\d+\.\d ms", result.stdout)
+    assert re.search(r"nst_det reader\s+\d+\.\d ms", result.stdout)
+    assert re.search(r"ratio reader / torch\.load\s+\d+\.\d\dx", result.stdout), result.stdout

@@ -37,7 +37,7 @@ def _numeric(value: Any) -> bool:
     return isinstance(value, np.dtype) and value.kind in "biufc" and not value.hasobject and value.fields is None
 
 
-def _array(raw: Any, shape: Any, dtype_: Any, fortran: bool) -> Union[np.ndarray, Skipped]:
+def _array(raw: Any, shape: Any, dtype_: Any, fortran: bool, native: bool) -> Union[np.ndarray, Skipped]:
     if not _numeric(dtype_):
         return Skipped(f"numpy array of dtype {dtype_}" if isinstance(dtype_, np.dtype) else "numpy array")
     shape = checked_ints(shape, "a numpy array's shape")
@@ -47,7 +47,7 @@ def _array(raw: Any, shape: Any, dtype_: Any, fortran: bool) -> Union[np.ndarray
     if len(raw) != expected:
         raise Corrupt(f"a numpy array of shape {shape} and dtype {dtype_} has {len(raw)} bytes, not {expected}")
     array = np.frombuffer(bytes(raw), dtype=dtype_).reshape(shape, order="F" if fortran else "C")
-    return array.astype(dtype_.newbyteorder("="), order="K")  # a copy, in native byte order as numpy loads it
+    return array.astype(dtype_.newbyteorder("=") if native else dtype_, order="K")  # a copy, as numpy loads it
 
 
 def reconstruct(subtype: Any, shape: Any, typecode: Any, state: Any = None) -> Union[np.ndarray, Skipped]:
@@ -59,14 +59,14 @@ def reconstruct(subtype: Any, shape: Any, typecode: Any, state: Any = None) -> U
     shape_, dtype_, fortran, raw = state[-4:]
     if type(fortran) is not bool and fortran not in (0, 1):
         raise Corrupt("a numpy array's order flag is malformed")
-    return _array(raw, shape_, dtype_, bool(fortran))
+    return _array(raw, shape_, dtype_, bool(fortran), native=True)  # numpy's __setstate__ gives native order
 
 
 def frombuffer(buffer: Any, dtype_: Any, shape: Any, order: Any) -> Union[np.ndarray, Skipped]:
     """``numpy.core.numeric._frombuffer`` (protocol 5 arrays with in-band buffers)."""
     if order not in ("C", "F"):
         raise Corrupt("a numpy array's order is malformed")
-    return _array(buffer, shape, dtype_, order == "F")
+    return _array(buffer, shape, dtype_, order == "F", native=False)
 
 
 def scalar(dtype_: Any, data: Any = None) -> Union[np.generic, Skipped]:
