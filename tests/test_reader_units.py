@@ -87,7 +87,8 @@ def test_budgets_refuse_in_one_line(tmp_path):
         read_file(deep, limits=Limits(max_depth=10))
     with pytest.raises(Refused, match="more than 20 objects"):
         read_file(deep, limits=Limits(max_objects=20))
-    wide = torch_zip(tmp_path / "wide.pth", Asm().empty_list().put(0).pop().mark().get(0).get(0).get(0).raw(b"l").stop())
+    three_references = Asm().empty_list().put(0).pop().mark().get(0).get(0).get(0).raw(b"l").stop()
+    wide = torch_zip(tmp_path / "wide.pth", three_references)
     with pytest.raises(Refused, match="more than 3 values when walked as a tree"):
         read_file(wide, limits=Limits(max_tree_nodes=3))
 
