@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-from pathlib import Path
 from typing import Union
 
 from mmengine.config import Config, ConfigDict
@@ -17,6 +16,7 @@ from torch import nn
 
 from nst_det.det.weights import resolve_checkpoint
 from nst_det.registry import MODELS
+from nst_det.utils.cli import config_file
 from nst_det.utils.errors import NSTDetError
 from nst_det.utils.weights import load_checked, read_state_dict, strip_prefix
 
@@ -32,17 +32,10 @@ def load_model_config(config: ConfigLike, what: str = "teacher config") -> Confi
             package paths included), a whole config dict (with ``model``), or a model dict.
     """
     if isinstance(config, (str, os.PathLike)):
-        path = str(config)
-        if "::" in path:
-            from mmengine.hub import get_config
-            try:
-                cfg = get_config(path)
-            except (FileNotFoundError, ModuleNotFoundError, ValueError) as exc:
-                raise NSTDetError(f"{what} {path} cannot be resolved: {exc}") from None
-        elif not Path(path).is_file():
-            raise NSTDetError(f"{what} {path} does not exist")
-        else:
-            cfg = Config.fromfile(path)
+        try:
+            cfg = Config.fromfile(str(config_file(config)))
+        except NSTDetError as exc:
+            raise NSTDetError(f"{what}: {exc}") from None
         model = cfg.get("model")
         if isinstance(model, dict):  # build in the config's scope even where no default scope is set
             model.setdefault("_scope_", cfg.get("default_scope") or "mmdet")

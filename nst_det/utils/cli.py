@@ -55,7 +55,7 @@ def load_train_config(args: argparse.Namespace) -> Config:
     if "LOCAL_RANK" not in os.environ:
         os.environ["LOCAL_RANK"] = str(args.local_rank)
     config_path = Path(args.config)
-    cfg = read_config(config_path, args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     if args.launcher != "none":
         init_cpu_distributed(cfg, args.launcher)
@@ -105,11 +105,40 @@ def enable_auto_scale_lr(cfg: Config, config_path: Path) -> None:
     scale.enable = True
 
 
+def config_file(name: Union[str, Path]) -> Path:
+    """The file of a config name: a path, or ``package::dir/file.py`` as mim and mmengine's ``_base_`` take it
+    (``mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py``: the config shipped in mmdet's ``.mim/configs``;
+    ``mmpretrain::...`` where mmpretrain is installed).
+
+    Raises:
+        NSTDetError: the file does not exist, or the package is unknown to mmengine or not installed.
+    """
+    text = str(name)
+    if "::" not in text:
+        path = Path(text)
+        if not path.is_file():
+            raise NSTDetError(f"config file {path} does not exist")
+        return path
+    package = text.partition("::")[0]
+    try:  # mmengine's own resolver for `package::` names in _base_ (it never installs anything)
+        path, _ = Config._get_cfg_path(text, "")
+    except ModuleNotFoundError:
+        raise NSTDetError(f"config {text} is in the {package} package, which is not installed "
+                          f"(pip install {package})") from None
+    except (AssertionError, ValueError):
+        raise NSTDetError(f"config {text}: '{package}::' is no package mmengine knows configs of; "
+                          "write e.g. mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py") from None
+    except FileNotFoundError:
+        raise NSTDetError(f"config {text} does not exist in the installed {package}'s configs") from None
+    if not Path(path).is_file():
+        raise NSTDetError(f"config {text} does not exist in the installed {package}'s configs ({path})")
+    return Path(path)
+
+
 def read_config(path: Union[str, Path], options: dict) -> Config:
-    """Read a config file and apply ``--cfg-options`` (see :func:`merge_options`); one-line errors."""
-    path = Path(path)
-    if not path.is_file():
-        raise NSTDetError(f"config file {path} does not exist")
+    """Read a config (a file or a ``package::`` name, :func:`config_file`) and apply ``--cfg-options``
+    (see :func:`merge_options`); one-line errors."""
+    path = config_file(path)
     try:
         cfg = Config.fromfile(str(path))
     except Exception as exc:  # mmengine raises KeyError/SyntaxError/... deep inside its parser
