@@ -52,7 +52,8 @@ def load_model_config(config: ConfigLike, what: str = "teacher config") -> Confi
 def build_teacher(config: ConfigLike, checkpoint: Union[str, os.PathLike]) -> nn.Module:
     """Build the teacher detector and load its backbone and neck from ``checkpoint`` (the distiller freezes it).
 
-    ``checkpoint`` may be a training work dir (see :func:`~nst_det.det.weights.resolve_checkpoint`).
+    ``checkpoint`` may be a training work dir, a URL or a ``torchvision://`` name (see
+    :func:`~nst_det.det.weights.resolve_checkpoint`).
 
     ``init_weights()`` is never called on the teacher, so its ``init_cfg`` (e.g. a
     ``torchvision://`` backbone) is not downloaded or applied.
@@ -62,7 +63,7 @@ def build_teacher(config: ConfigLike, checkpoint: Union[str, os.PathLike]) -> nn
             differ from the teacher config's (a checkpoint of another model).
     """
     teacher = MODELS.build(load_model_config(config))
-    checkpoint = resolve_checkpoint(checkpoint)
+    checkpoint = resolve_checkpoint(checkpoint, what="teacher checkpoint")
     state_dict = read_state_dict(checkpoint, what="teacher checkpoint")
     for part in FEATURE_PARTS:
         module = getattr(teacher, part, None)

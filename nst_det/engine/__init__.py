@@ -6,7 +6,7 @@ Importing it registers them (``HOOKS``; mmengine's ``'atomic_local'`` file backe
 into torch's hub cache and read the file the same way; ``NSTDetRunner`` in ``RUNNERS``).
 ``nst_det.utils`` registers nothing.
 """
-from . import checkpoint_loader, fileio, runner  # noqa: F401  (registrations)
+from . import checkpoint_loader, fileio, remote_checkpoints, runner  # noqa: F401  (registrations)
 from .fileio import AtomicLocalBackend
 from .hooks import (
                     BackboneCheckHook,
