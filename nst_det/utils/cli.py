@@ -10,6 +10,7 @@ from typing import Any, Callable, Optional, Union
 
 from mmengine.config import Config, DictAction
 
+from nst_det.utils.classes import update_class_count
 from nst_det.utils.errors import NSTDetError
 
 AMP_DTYPES = ("float16", "bfloat16")
@@ -192,15 +193,18 @@ def merge_options(cfg: Config, options: dict) -> None:
     Configs keep each data root and checkpoint in one top-level variable (``data_root = 'data/coco/'``)
     and build nested paths from it when the file is read. ``--cfg-options data_root=/x/coco/``
     would change only the variable; here every string in the config that started with the old value
-    is rewritten to start with the new one.
+    is rewritten to start with the new one. Likewise the class count, ``num_classes`` (and ``classes_from``),
+    reaches every head of the model (:func:`~nst_det.utils.classes.update_class_count`).
     """
     moved = {k: (cfg[k], v) for k, v in options.items()
              if "." not in k and isinstance(cfg.get(k), str) and cfg.get(k) and isinstance(v, str)}
+    num_classes = cfg.get("num_classes")
     cfg.merge_from_dict(options)
     for key, (old, new) in moved.items():
         for name in list(cfg.keys()):
             if name != key:
                 cfg[name] = _replace_prefix(cfg[name], old, new)
+    update_class_count(cfg, num_classes, options)
 
 
 def finish_distributed() -> None:
