@@ -18,7 +18,11 @@ nst_det_hooks = [
     dict(type='DistillStateHook'),     # distillation adapters saved beside, not in, the student's state_dict
     dict(type='IterationSeedHook'),    # reseed per iteration: a resumed run draws what the uninterrupted one would
     dict(type='RuntimeSwitchesHook'),  # under a stock tool, say which of the switches below were not applied
+    dict(type='TeacherCheckHook'),     # a distiller's teacher evaluated once before training (teacher_check below)
 ]
+# The teacher detector's mAP on the first max_images val images, logged before distillation starts; below min_map
+# the run stops (a teacher that did not load, or fits another dataset). teacher_check = False skips the check.
+teacher_check = dict(max_images=500, min_map=0.01)
 # Switches tools/train_det.py and tools/test_det.py apply (nst_det/det/runtime.py):
 checked_image_loading = True  # LoadImageFromFile -> CheckedLoadImageFromFile: truncated/undecodable images named
 seed_per_sample = True        # training augmentation seeded by (seed, epoch, index): exact resume

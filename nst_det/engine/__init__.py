@@ -18,8 +18,9 @@ from .hooks import (
                     PlainCheckpointHook,
                     RuntimeSwitchesHook,
                     TeacherAccuracyHook,
+                    TeacherCheckHook,
 )
 
 __all__ = ["AtomicLocalBackend", "BackboneCheckHook", "DistillStateHook", "ExportBackboneHook", "FreeSpaceHook",
            "IterationSeedHook", "NonFiniteLossHook", "PlainCheckpointHook", "RuntimeSwitchesHook",
-           "TeacherAccuracyHook"]
+           "TeacherAccuracyHook", "TeacherCheckHook"]
