@@ -12,6 +12,7 @@ from mmengine.config import Config, DictAction
 
 from nst_det.utils.classes import update_class_count
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.loggers import VIS_BACKENDS, set_vis_backends
 
 AMP_DTYPES = ("float16", "bfloat16")
 
@@ -47,6 +48,9 @@ def add_train_args(parser: argparse.ArgumentParser, amp_dtype: str = "float16") 
                              "over the config's auto_scale_lr.base_batch_size")
     parser.add_argument("--deterministic", action="store_true",
                         help="deterministic algorithms (randomness.deterministic=True) for reproducible runs")
+    parser.add_argument("--vis", nargs="+", choices=list(VIS_BACKENDS), metavar="BACKEND",
+                        help="log scalars to these mmengine visualisation backends too: tensorboard, wandb "
+                             "(local, scalars.json, is always kept)")
     return parser
 
 
@@ -65,6 +69,8 @@ def load_train_config(args: argparse.Namespace) -> Config:
         apply_amp(cfg, args.amp_dtype)
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, config_path)
+    if args.vis:
+        set_vis_backends(cfg, args.vis)
     if args.deterministic:
         cfg.setdefault("randomness", {})
         cfg.randomness.deterministic = True
