@@ -52,9 +52,9 @@ def pretrained_init(module: nn.Module) -> Optional[dict]:
 def check_backbone_file(backbone: nn.Module) -> Optional[str]:
     """Check that the file in ``backbone.init_cfg`` (``type='Pretrained'``) covers ``backbone``.
 
-    A URL or model-zoo name (``https://``, ``torchvision://``, ``open-mmlab://``) is downloaded into torch's
-    hub cache first (:mod:`nst_det.utils.download`), where mmengine's loader then finds it; other schemes
-    (``s3://``, ...) are left to mmengine.
+    URL and model-zoo names (``https://``, ``torchvision://``, ``open-mmlab://``) are not checked here: mmengine
+    loads them through the project's download and reader (:mod:`nst_det.engine.remote_checkpoints`), and stock
+    configs name such files for backbones that convert the keys themselves (Swin, for one).
 
     Returns:
         The checked file path, or ``None`` when there is no local ``Pretrained`` file to check.
@@ -63,9 +63,9 @@ def check_backbone_file(backbone: nn.Module) -> Optional[str]:
         NSTDetError: the file is missing, unreadable, or lacks (or mis-shapes) backbone keys.
     """
     init = pretrained_init(backbone)
-    path = init.get("checkpoint") if init is not None else None
-    if not path or ("://" in str(path) and not is_remote(path)):
+    if init is None or "://" in str(init.get("checkpoint", "")):
         return None
+    path = init["checkpoint"]
     state_dict = read_state_dict(path, what="backbone file", prefix=init.get("prefix") or "")
     check_state_dict(backbone, state_dict, "backbone file", path, allow_unexpected=True)
     return str(path)
