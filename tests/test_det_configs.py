@@ -107,7 +107,7 @@ def test_old_names_are_their_new_configs():
 def test_config_builds(config: Path, files, tmp_path):
     cfg = Config.fromfile(str(config))
     assert cfg.default_scope == "mmdet" and "PlainCheckpointHook" in {h["type"] for h in cfg.nst_det_hooks}
-    assert cfg.runner_type == "NSTDetRunner"
+    assert cfg.runner_type == "mmdet.NSTDetRunner"
     assert cfg.default_hooks.checkpoint.backend_args == dict(backend="atomic_local")
     model_cfg = cfg.model.get("student", cfg.model)
     variables = {"backbone_checkpoint": str(files[student_of(model_cfg.backbone)])}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from mmdet.registry import RUNNERS
 from mmengine.config import Config
+from mmengine.registry import RUNNERS as MMENGINE_RUNNERS
 from mmengine.runner import Runner
 from tooling import ROOT, run_tool
 
@@ -77,14 +78,16 @@ def test_the_runtime_base_composes_with_any_stock_detector_config(stock, tmp_pat
     assert own_hooks | PROJECT_HOOKS <= hooks  # the stock config's hooks and the project's
 
 
-def test_mmdet_tools_get_the_project_hooks_through_the_runner_type(tmp_path):
-    """mmdet's tools/train.py builds ``RUNNERS.build(cfg)`` when a config sets ``runner_type``."""
+@pytest.mark.parametrize("registry", [MMENGINE_RUNNERS, RUNNERS], ids=["mmengine-root", "mmdet"])
+def test_mmdet_tools_get_the_project_hooks_through_the_runner_type(registry, tmp_path):
+    """mmdet's tools/train.py builds ``RUNNERS.build(cfg)`` (mmengine's root registry, no default scope yet) when a
+    config sets ``runner_type``; its tools/test.py with mmdet's registry."""
     cfg = Config.fromfile(str(composed("mmdet::yolox/yolox_s_8xb8-300e_coco.py", tmp_path)))
     cfg.work_dir = str(tmp_path / "work")
-    assert cfg.runner_type == "NSTDetRunner" and "PlainCheckpointHook" not in {h["type"] for h in cfg.custom_hooks}
-    runner = RUNNERS.build(cfg)
+    assert "PlainCheckpointHook" not in {h["type"] for h in cfg.custom_hooks}
+    runner = registry.build(cfg)
     hooks = {type(hook).__name__ for hook in runner.hooks}
-    assert PROJECT_HOOKS | {"EMAHook", "YOLOXModeSwitchHook"} <= hooks
+    assert type(runner).__name__ == "NSTDetRunner" and PROJECT_HOOKS | {"EMAHook", "YOLOXModeSwitchHook"} <= hooks
 
 
 def test_a_config_keeps_its_own_arguments_for_a_project_hook():

@@ -9,7 +9,7 @@ custom_imports = dict(imports=['nst_det.register_all'], allow_failed_imports=Fal
 # two bases may not both define: tools/train_det.py and tools/test_det.py append these to the config's
 # custom_hooks (nst_det/det/runtime.py), and so does this runner, which mmdet's own tools/train.py and
 # tools/test.py build when a config names it.
-runner_type = 'NSTDetRunner'
+runner_type = 'mmdet.NSTDetRunner'  # scoped: mmdet's tools/train.py builds from mmengine's root RUNNERS
 nst_det_hooks = [
     dict(type='FreeSpaceHook'),        # refuse to start if the work dir cannot hold a checkpoint
     dict(type='NonFiniteLossHook'),    # NaN/Inf loss: stop, name the term, keep the last good checkpoint
