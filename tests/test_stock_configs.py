@@ -65,7 +65,11 @@ def test_a_config_name_that_cannot_be_read_is_one_line(name, message):
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize("stock", sorted(STOCK))
+# YOLOX and RTMDet (custom_hooks of their own) in the fast loop; the shipped configs' four families in the slow set
+FAST = ("mmdet::yolox/yolox_s_8xb8-300e_coco.py", "mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py")
+
+
+@pytest.mark.parametrize("stock", [s if s in FAST else pytest.param(s, marks=pytest.mark.slow) for s in sorted(STOCK)])
 def test_the_runtime_base_composes_with_any_stock_detector_config(stock, tmp_path):
     detector, own_hooks = STOCK[stock]
     cfg = read_config(composed(stock, tmp_path), {"model.backbone.init_cfg": None})
@@ -78,7 +82,8 @@ def test_the_runtime_base_composes_with_any_stock_detector_config(stock, tmp_pat
     assert own_hooks | PROJECT_HOOKS <= hooks  # the stock config's hooks and the project's
 
 
-@pytest.mark.parametrize("registry", [MMENGINE_RUNNERS, RUNNERS], ids=["mmengine-root", "mmdet"])
+@pytest.mark.parametrize("registry", [pytest.param(MMENGINE_RUNNERS, id="mmengine-root"),
+                                      pytest.param(RUNNERS, id="mmdet", marks=pytest.mark.slow)])
 def test_mmdet_tools_get_the_project_hooks_through_the_runner_type(registry, tmp_path):
     """mmdet's tools/train.py builds ``RUNNERS.build(cfg)`` (mmengine's root registry, no default scope yet) when a
     config sets ``runner_type``; its tools/test.py with mmdet's registry."""

@@ -62,6 +62,7 @@ def test_a_detection_teacher_scoring_near_zero_stops_before_training(det_data, w
     assert "\n" not in str(error.value) and "teacher_check=False" in str(error.value)
 
 
+@pytest.mark.slow  # a Runner in process: seconds
 def test_the_check_logs_the_teachers_map_on_a_slice(det_data, weight_files, tmp_path):
     runner = demo_runner(det_data, weight_files, tmp_path, "teacher_check.max_images=1", "teacher_check.min_map=0.0")
     TeacherCheckHook().before_train(runner)
@@ -69,6 +70,7 @@ def test_the_check_logs_the_teachers_map_on_a_slice(det_data, weight_files, tmp_
     assert result["images"] == 1 and set(result) == {"pascal_voc/mAP", "images"}
 
 
+@pytest.mark.slow  # a Runner in process: seconds
 def test_a_teacher_file_without_head_weights_is_not_checked(det_data, weight_files, tmp_path):
     features_only = feature_checkpoint(TEACHER_CONFIG, tmp_path / "teacher_features.pth")
     runner = demo_runner(det_data, weight_files, tmp_path, f"teacher_checkpoint={features_only}")
