@@ -2,14 +2,13 @@
 # from the NST-distilled ResNet-18. NST on FPN P2-P5 (../_base_/nst_fpn_distill.py). Dataset: train2017 ->
 # val2017 (CocoMetric, per-class table). Schedule: stock 1x (lr 0.02, 500-iteration linear warm-up, which the
 # distillation losses follow) for 16 images per step (8 GPUs x 2). Old name: faster_rcnn_nst_coco.py.
-# Download the teacher from
-# https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/faster_rcnn_r101_fpn_1x_coco/
-# faster_rcnn_r101_fpn_1x_coco_20200130-f513f705.pth
+# The teacher is named by its model-zoo URL: downloaded once into torch's hub cache.
 # Same-teacher control (FPN feature mimicking with MSE on the same levels): mse-fpn_frcnn-r101_frcnn-r18_1x_coco.py.
 _base_ = ['./faster_rcnn_nst_backbone_only_coco.py', './_base_/nst_fpn_distill.py']
 
 teacher_config = 'mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py'
-teacher_checkpoint = 'checkpoints/faster_rcnn_r101_fpn_1x_coco_20200130-f513f705.pth'
+teacher_checkpoint = ('https://download.openmmlab.com/mmdetection/v2.0/faster_rcnn/faster_rcnn_r101_fpn_1x_coco/'
+                      'faster_rcnn_r101_fpn_1x_coco_20200130-f513f705.pth')
 
 model = dict(_base_.nst_fpn, _delete_=True, student={{_base_.model}},
              teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),

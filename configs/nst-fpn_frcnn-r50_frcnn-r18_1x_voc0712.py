@@ -2,15 +2,14 @@
 # the NST-distilled ResNet-18. NST on FPN P2-P5 (the levels the RPN and the RoI head read; P6 is a strided copy
 # of P5: ../_base_/nst_fpn_distill.py). Dataset: VOC07+12 trainval -> VOC07 test (11-point mAP). Schedule: the
 # stock VOC 1x (4 epochs of the 3x-repeated set, lr 0.01, no warm-up) for 16 images per step (8 GPUs x 2).
-# Old name: faster_rcnn_nst.py. Download the teacher from
-# https://download.openmmlab.com/mmdetection/v2.0/pascal_voc/faster_rcnn_r50_fpn_1x_voc0712/
-# faster_rcnn_r50_fpn_1x_voc0712_20220320_192712-54bef0f3.pth
+# Old name: faster_rcnn_nst.py. The teacher is named by its model-zoo URL: downloaded once into torch's hub cache.
 # Checkpoints hold the student alone: test them with this config or faster_rcnn_nst_backbone_only.py.
 # Same-teacher control (FPN feature mimicking with MSE on the same levels): mse-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py.
 _base_ = ['./faster_rcnn_nst_backbone_only.py', './_base_/nst_fpn_distill.py']
 
 teacher_config = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
-teacher_checkpoint = 'checkpoints/faster_rcnn_r50_fpn_1x_voc0712_20220320_192712-54bef0f3.pth'
+teacher_checkpoint = ('https://download.openmmlab.com/mmdetection/v2.0/pascal_voc/faster_rcnn_r50_fpn_1x_voc0712/'
+                      'faster_rcnn_r50_fpn_1x_voc0712_20220320_192712-54bef0f3.pth')
 
 model = dict(_base_.nst_fpn, _delete_=True, student={{_base_.model}},
              teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint))

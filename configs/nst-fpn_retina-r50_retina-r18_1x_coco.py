@@ -1,6 +1,4 @@
-# Teacher: mmdet's COCO RetinaNet R-50-FPN (frozen); download its checkpoint from
-# https://download.openmmlab.com/mmdetection/v2.0/retinanet/retinanet_r50_fpn_1x_coco/
-# retinanet_r50_fpn_1x_coco_20200130-c2398f9e.pth
+# Teacher: mmdet's COCO RetinaNet R-50-FPN (frozen), by its model-zoo URL (downloaded once into torch's hub cache).
 # Student: RetinaNet R-18-FPN from the NST-distilled ResNet-18 (retinanet_r18_fpn_nst-backbone_1x_coco.py).
 # Levels: P3-P7, every level the head reads; P6/P7 are convolutions of their own (see the VOC config).
 # Dataset: COCO train2017 -> val2017. Schedule: stock 1x (500-iteration warm-up, which the NST losses follow),
@@ -8,7 +6,8 @@
 _base_ = ['./retinanet_r18_fpn_nst-backbone_1x_coco.py', './_base_/nst_fpn_distill.py']
 
 teacher_config = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
-teacher_checkpoint = 'checkpoints/retinanet_r50_fpn_1x_coco_20200130-c2398f9e.pth'
+teacher_checkpoint = ('https://download.openmmlab.com/mmdetection/v2.0/retinanet/retinanet_r50_fpn_1x_coco/'
+                      'retinanet_r50_fpn_1x_coco_20200130-c2398f9e.pth')
 
 model = dict(_base_.nst_fpn, _delete_=True, student={{_base_.model}},
              teacher=dict(config=teacher_config, checkpoint=teacher_checkpoint),

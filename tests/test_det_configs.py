@@ -106,7 +106,8 @@ def test_old_names_are_their_new_configs():
                          ids=lambda p: p.relative_to(ROOT / "configs").as_posix())
 def test_config_builds(config: Path, files, tmp_path):
     cfg = Config.fromfile(str(config))
-    assert cfg.default_scope == "mmdet" and "PlainCheckpointHook" in {h["type"] for h in cfg.custom_hooks}
+    assert cfg.default_scope == "mmdet" and "PlainCheckpointHook" in {h["type"] for h in cfg.nst_det_hooks}
+    assert cfg.runner_type == "mmdet.NSTDetRunner"
     assert cfg.default_hooks.checkpoint.backend_args == dict(backend="atomic_local")
     model_cfg = cfg.model.get("student", cfg.model)
     variables = {"backbone_checkpoint": str(files[student_of(model_cfg.backbone)])}

@@ -26,7 +26,7 @@ def test_the_tools_share_one_set_of_runner_flags():
     train = vars(add_train_args(argparse.ArgumentParser()).parse_args(["c.py"]))
     common = vars(add_common_args(argparse.ArgumentParser()).parse_args([]))
     assert set(common) == COMMON and COMMON < set(train)
-    assert {"resume", "amp", "amp_dtype", "auto_scale_lr", "deterministic"} == set(train) - COMMON - {"config"}
+    assert {"resume", "amp", "amp_dtype", "auto_scale_lr", "deterministic", "vis"} == set(train) - COMMON - {"config"}
 
 
 def demo_config(data_root: str, work_dir: Path) -> Config:

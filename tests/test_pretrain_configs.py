@@ -14,6 +14,7 @@ from nst_det.losses import NSTLoss
 from nst_det.pretrain import STUDENTS, ClassifierDistiller
 from nst_det.registry import MODELS
 from nst_det.utils.cli import merge_options
+from nst_det.utils.download import url_of
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted(p for p in (ROOT / "configs" / "pretrain").glob("*.py"))
@@ -56,3 +57,15 @@ def test_config_builds(config: Path, teacher_files):
         assert model.distill_loss.mmd_kwargs["constant"] == 0.0 and model.distill_loss.mmd_kwargs["eps"] == 1e-10
         # the student's final pre-activation (nst_det/pretrain/students.py)
         assert [str(s) for s, _ in model.tap_pairs] == [STUDENTS[model.student_arch].final_tap]
+
+
+@pytest.mark.parametrize("config", [c for c in CONFIGS if not c.name.startswith("demo_")], ids=lambda p: p.name)
+def test_each_imagenet_config_names_the_torchvision_weights_its_recipe_expects(config: Path):
+    cfg = Config.fromfile(str(config))
+    teacher = cfg.model.get("teacher")
+    if not teacher:
+        return
+    weights = f"{teacher.arch.replace('resnet', 'ResNet')}_Weights.IMAGENET1K_V1"
+    assert cfg.teacher_checkpoint == teacher.checkpoint == f"torchvision://{weights}"
+    assert url_of(teacher.checkpoint) == torchvision.models.get_weight(weights).url
+    assert f"torchvision://{weights}" in config.read_text()  # named in the file itself (a field or a comment)

@@ -5,6 +5,7 @@
 # its own schedule is 300 epochs, lr 0.045, decayed by 0.98 per epoch).
 # Export (keys mapped to mmdet's MobileNetV2: nst_det/pretrain/students.py):
 # work_dirs/nst_r101_mbv2_imagenet/backbone_mobilenet_v2.pth, for ../faster_rcnn_mbv2_nst_backbone_only.py.
+# Teacher: torchvision://ResNet101_Weights.IMAGENET1K_V1, as nst_r101_r18_imagenet.py (teacher_checkpoint).
 _base_ = './nst_r101_r18_imagenet.py'
 
 model = dict(

@@ -7,7 +7,12 @@
 # kernel d=2, c=0; selectivity maps normalised as x / sqrt(Σx² + 1e-10) (NSTLoss's default eps).
 _base_ = ['./_base_/default_runtime.py', './_base_/imagenet.py', './_base_/schedule_sgd_100e.py']
 
-teacher_checkpoint = 'checkpoints/resnet101.pth'   # torchvision, mmpretrain or nst_det format
+# The teacher this recipe expects: torchvision's original ResNet-101 weights, IMAGENET1K_V1 (77.37 % top-1 at
+# resize 256 / centre crop 224, this config's val transform), downloaded once into torch's hub cache.
+# IMAGENET1K_V2 (81.89 %, torchvision's longer 'new recipe', evaluated at resize 232) is a stronger teacher with
+# the same normalisation: README "Teachers by URL or torchvision name". A local file (torchvision, mmpretrain or
+# nst_det format) or an https:// URL works too.
+teacher_checkpoint = 'torchvision://ResNet101_Weights.IMAGENET1K_V1'
 
 model = dict(
     type='ClassifierDistiller',

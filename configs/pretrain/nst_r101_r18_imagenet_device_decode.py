@@ -4,6 +4,7 @@
 # batch's JPEGs are decoded together (nvJPEG on CUDA), cropped, resized, flipped and normalised there.
 # PNG, grayscale and CMYK files are decoded by the workers, alone. The same three overrides turn any
 # ImageNet-stage config into its device-decoding variant.
+# Teacher: torchvision://ResNet101_Weights.IMAGENET1K_V1, as nst_r101_r18_imagenet.py (teacher_checkpoint).
 _base_ = './nst_r101_r18_imagenet.py'
 
 train_dataloader = dict(collate_fn=dict(type='encoded_collate'), dataset=dict(type='EncodedImageFolderDataset'))

@@ -3,6 +3,7 @@
 # (not scaled up from 256), NAG (SGD with Nesterov momentum 0.9), weight decay 1e-4, 100 epochs, steps at
 # 30/60/90, NST weight 50. What still differs from that code: its student is Inception-BN (here ResNet-18),
 # and its data pipeline is MXNet's (ResNeXt-style augmentation).
+# Teacher: torchvision://ResNet101_Weights.IMAGENET1K_V1, as nst_r101_r18_imagenet.py (teacher_checkpoint).
 _base_ = './nst_r101_r18_imagenet.py'
 
 train_dataloader = dict(batch_size=64)  # per process: 8 processes x 64 = 512

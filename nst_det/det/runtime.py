@@ -8,6 +8,11 @@
 Switches are top-level keys, so stock mmdet configs (which lack them) run unchanged. The tools record
 what they applied in ``cfg.applied_runtime_switches``; a config run by another tool (mmdet's
 ``tools/train.py``) is told in one line which switches it lost (:class:`~nst_det.engine.hooks.RuntimeSwitchesHook`).
+
+The project's hooks are listed under ``nst_det_hooks``, not ``custom_hooks``: stock configs (YOLOX,
+RTMDet, ...) define ``custom_hooks`` themselves, and mmengine refuses a key that two ``_base_`` files both
+define. :func:`add_project_hooks` appends them to the config's ``custom_hooks``; the tools call it, and so
+does :class:`~nst_det.engine.runner.NSTDetRunner` (``runner_type``), which mmdet's own tools build.
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from nst_det.det.images import use_checked_image_loading
 from nst_det.seeding import seed_train_samples
 
 APPLIED_KEY = "applied_runtime_switches"
+HOOKS_KEY = "nst_det_hooks"
 # switch -> what is lost when it is set but not applied
 SWITCHES = {
     "checked_image_loading": "a truncated or undecodable image fails without its file name",
@@ -25,7 +31,9 @@ SWITCHES = {
 
 
 def apply_runtime_switches(cfg: Config, training: bool) -> None:
-    """Apply the switches ``cfg`` sets, in place, and record them in ``cfg.applied_runtime_switches``."""
+    """Add the project's hooks (:func:`add_project_hooks`) and apply the switches ``cfg`` sets, in place;
+    record the switches in ``cfg.applied_runtime_switches``."""
+    add_project_hooks(cfg)
     applied = []
     if cfg.get("checked_image_loading", False):
         for name in ("train_dataloader", "val_dataloader", "test_dataloader"):
@@ -43,3 +51,17 @@ def unapplied_switches(cfg: Config, training: bool) -> list[str]:
     applied = cfg.get(APPLIED_KEY) or []
     return [name for name in SWITCHES if cfg.get(name, False) and name not in applied
             and (training or name != "seed_per_sample")]
+
+
+def add_project_hooks(cfg: Config) -> list[str]:
+    """Append the hooks of ``cfg.nst_det_hooks`` to ``cfg.custom_hooks``, in place, skipping a type the
+    config's own ``custom_hooks`` already has (so a config can give one its own arguments); idempotent.
+
+    Returns:
+        The types added.
+    """
+    hooks = list(cfg.get("custom_hooks") or [])
+    present = {hook.get("type") for hook in hooks if isinstance(hook, dict)}
+    added = [dict(hook) for hook in cfg.get(HOOKS_KEY) or [] if hook.get("type") not in present]
+    cfg.custom_hooks = hooks + added
+    return [hook["type"] for hook in added]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-from pathlib import Path
 from typing import Union
 
 from mmengine.config import Config, ConfigDict
@@ -17,6 +16,7 @@ from torch import nn
 
 from nst_det.det.weights import resolve_checkpoint
 from nst_det.registry import MODELS
+from nst_det.utils.cli import config_file
 from nst_det.utils.errors import NSTDetError
 from nst_det.utils.weights import load_checked, read_state_dict, strip_prefix
 
@@ -32,17 +32,10 @@ def load_model_config(config: ConfigLike, what: str = "teacher config") -> Confi
             package paths included), a whole config dict (with ``model``), or a model dict.
     """
     if isinstance(config, (str, os.PathLike)):
-        path = str(config)
-        if "::" in path:
-            from mmengine.hub import get_config
-            try:
-                cfg = get_config(path)
-            except (FileNotFoundError, ModuleNotFoundError, ValueError) as exc:
-                raise NSTDetError(f"{what} {path} cannot be resolved: {exc}") from None
-        elif not Path(path).is_file():
-            raise NSTDetError(f"{what} {path} does not exist")
-        else:
-            cfg = Config.fromfile(path)
+        try:
+            cfg = Config.fromfile(str(config_file(config)))
+        except NSTDetError as exc:
+            raise NSTDetError(f"{what}: {exc}") from None
         model = cfg.get("model")
         if isinstance(model, dict):  # build in the config's scope even where no default scope is set
             model.setdefault("_scope_", cfg.get("default_scope") or "mmdet")
@@ -59,7 +52,8 @@ def load_model_config(config: ConfigLike, what: str = "teacher config") -> Confi
 def build_teacher(config: ConfigLike, checkpoint: Union[str, os.PathLike]) -> nn.Module:
     """Build the teacher detector and load its backbone and neck from ``checkpoint`` (the distiller freezes it).
 
-    ``checkpoint`` may be a training work dir (see :func:`~nst_det.det.weights.resolve_checkpoint`).
+    ``checkpoint`` may be a training work dir, a URL or a ``torchvision://`` name (see
+    :func:`~nst_det.det.weights.resolve_checkpoint`).
 
     ``init_weights()`` is never called on the teacher, so its ``init_cfg`` (e.g. a
     ``torchvision://`` backbone) is not downloaded or applied.
@@ -69,7 +63,7 @@ def build_teacher(config: ConfigLike, checkpoint: Union[str, os.PathLike]) -> nn
             differ from the teacher config's (a checkpoint of another model).
     """
     teacher = MODELS.build(load_model_config(config))
-    checkpoint = resolve_checkpoint(checkpoint)
+    checkpoint = resolve_checkpoint(checkpoint, what="teacher checkpoint")
     state_dict = read_state_dict(checkpoint, what="teacher checkpoint")
     for part in FEATURE_PARTS:
         module = getattr(teacher, part, None)

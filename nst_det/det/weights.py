@@ -13,18 +13,22 @@ from typing import Optional, Union
 
 from torch import nn
 
+from nst_det.utils.download import fetch, is_remote
 from nst_det.utils.errors import NSTDetError
 from nst_det.utils.weights import check_state_dict, read_state_dict
 
 PathLike = Union[str, os.PathLike]
 
 
-def resolve_checkpoint(path: PathLike) -> Path:
-    """``path`` itself, or for a work dir the checkpoint its ``last_checkpoint`` file names.
+def resolve_checkpoint(path: PathLike, what: str = "checkpoint") -> Path:
+    """``path`` itself; for a work dir the checkpoint its ``last_checkpoint`` file names; for a URL or
+    ``torchvision://`` name its file in torch's hub cache (downloaded once, :func:`~nst_det.utils.download.fetch`).
 
     mmengine's ``CheckpointHook`` writes ``last_checkpoint`` (the path of the newest complete
     checkpoint), so a config can name a teacher by its training work dir, whatever its schedule.
     """
+    if is_remote(path):
+        return fetch(path, what=what)
     path = Path(path)
     marker = path / "last_checkpoint"
     if not path.is_dir():
@@ -48,7 +52,9 @@ def pretrained_init(module: nn.Module) -> Optional[dict]:
 def check_backbone_file(backbone: nn.Module) -> Optional[str]:
     """Check that the file in ``backbone.init_cfg`` (``type='Pretrained'``) covers ``backbone``.
 
-    ``torchvision://`` / ``open-mmlab://`` / ``http(s)://`` model-zoo names are left to mmengine.
+    URL and model-zoo names (``https://``, ``torchvision://``, ``open-mmlab://``) are not checked here: mmengine
+    loads them through the project's download and reader (:mod:`nst_det.engine.remote_checkpoints`), and stock
+    configs name such files for backbones that convert the keys themselves (Swin, for one).
 
     Returns:
         The checked file path, or ``None`` when there is no local ``Pretrained`` file to check.

@@ -49,13 +49,14 @@ def check_checkpoints(cfg: Config) -> None:
     from mmengine.runner import find_latest_checkpoint
 
     from nst_det.utils.checkpoint import read_checkpoint
+    from nst_det.utils.download import local_file
 
     path, what = cfg.get("load_from"), "load_from checkpoint"
     if cfg.get("resume"):
         what = "resume checkpoint"
         path = path or find_latest_checkpoint(cfg.work_dir)
-    if path:
-        read_checkpoint(path, what=what)
+    if path:  # a URL / torchvision:// name is downloaded into torch's hub cache, where mmengine then finds it
+        read_checkpoint(local_file(path, what), what=what)
 
 
 def check_work_dir(work_dir: str) -> None:

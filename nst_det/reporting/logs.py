@@ -2,8 +2,9 @@
 
 What a work dir holds (written by mmengine's ``Runner`` and ``ExportBackboneHook``):
 
-* ``<timestamp>/vis_data/scalars.json``: one JSON object per line. Training lines carry ``iter``
-  (and ``epoch`` in epoch-based loops), ``lr`` and ``loss*`` keys; ``step`` is the iteration.
+* ``<timestamp>/vis_data/scalars.json``: one JSON object per line (for a launch logged to TensorBoard
+  alone, its ``events.out.tfevents.*`` files, read into the same records: :mod:`.tensorboard`). Training
+  lines carry ``iter`` (and ``epoch`` in epoch-based loops), ``lr`` and ``loss*`` keys; ``step`` is the iteration.
   Validation lines carry the metrics (``accuracy/top1``, ``pascal_voc/mAP``, ``coco/bbox_mAP``…)
   and ``step`` = the epoch (epoch-based loops) or the iteration (iteration-based loops).
 * the export sidecar ``backbone_<arch>.json`` (ImageNet stage only): student ``arch``, ``teacher``,
@@ -34,11 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
+from nst_det.reporting.tensorboard import EVENTS_PATTERN, read_event_scalars
 from nst_det.sidecar import KEYS as SIDECAR_KEYS
 from nst_det.sidecar import setup_record
 from nst_det.utils.errors import NSTDetError
 
 SCALARS_GLOB = "*/vis_data/scalars.json"
+EVENTS_GLOB = f"*/vis_data/{EVENTS_PATTERN}"  # mmengine's TensorboardVisBackend, beside or instead of scalars.json
 
 
 # ----------------------------------------------------------------------------- reading
@@ -83,7 +86,7 @@ class Segment:
 
     @classmethod
     def read(cls, path: Path) -> "Segment":
-        records = read_scalars(path)
+        records = read_event_scalars(path) if path.name.startswith("events.out.tfevents.") else read_scalars(path)
         return cls(path, [r for r in records if is_train_record(r)], [r for r in records if not is_train_record(r)])
 
     @property
@@ -101,15 +104,21 @@ def _step(record: dict) -> float:
 
 
 def find_scalars(work_dir: Union[str, Path]) -> list[Path]:
-    """The ``<timestamp>/vis_data/scalars.json`` files of ``work_dir``, oldest launch first."""
+    """The ``<timestamp>/vis_data/scalars.json`` files of ``work_dir``, oldest launch first; for a launch
+    logged to TensorBoard alone, its event files (``--vis tensorboard`` without the local backend, or a
+    plain TensorBoard log folder: ``work_dir/events.out.tfevents.*``)."""
     work_dir = Path(work_dir)
     if not work_dir.exists():
         raise NSTDetError(f"work dir {work_dir} does not exist")
     if not work_dir.is_dir():
         raise NSTDetError(f"work dir {work_dir} is not a directory")
-    found = sorted(work_dir.glob(SCALARS_GLOB), key=lambda p: p.parent.parent.name)
+    found = list(work_dir.glob(SCALARS_GLOB))
+    with_json = {p.parent for p in found}
+    found += [p for p in work_dir.glob(EVENTS_GLOB) if p.parent not in with_json]
+    found = sorted(found, key=lambda p: (p.parent.parent.name, p.name)) or sorted(work_dir.glob(EVENTS_PATTERN))
     if not found:
-        raise NSTDetError(f"work dir {work_dir} has no {SCALARS_GLOB} (has training started there?)")
+        raise NSTDetError(f"work dir {work_dir} has no {SCALARS_GLOB} nor TensorBoard event files "
+                          "(has training started there?)")
     return found
 
 

@@ -10,7 +10,9 @@ from typing import Any, Callable, Optional, Union
 
 from mmengine.config import Config, DictAction
 
+from nst_det.utils.classes import update_class_count
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.loggers import VIS_BACKENDS, set_vis_backends
 
 AMP_DTYPES = ("float16", "bfloat16")
 
@@ -46,6 +48,9 @@ def add_train_args(parser: argparse.ArgumentParser, amp_dtype: str = "float16") 
                              "over the config's auto_scale_lr.base_batch_size")
     parser.add_argument("--deterministic", action="store_true",
                         help="deterministic algorithms (randomness.deterministic=True) for reproducible runs")
+    parser.add_argument("--vis", nargs="+", choices=list(VIS_BACKENDS), metavar="BACKEND",
+                        help="log scalars to these mmengine visualisation backends too: tensorboard, wandb "
+                             "(local, scalars.json, is always kept)")
     return parser
 
 
@@ -55,7 +60,7 @@ def load_train_config(args: argparse.Namespace) -> Config:
     if "LOCAL_RANK" not in os.environ:
         os.environ["LOCAL_RANK"] = str(args.local_rank)
     config_path = Path(args.config)
-    cfg = read_config(config_path, args.cfg_options)
+    cfg = read_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     if args.launcher != "none":
         init_cpu_distributed(cfg, args.launcher)
@@ -64,6 +69,8 @@ def load_train_config(args: argparse.Namespace) -> Config:
         apply_amp(cfg, args.amp_dtype)
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, config_path)
+    if args.vis:
+        set_vis_backends(cfg, args.vis)
     if args.deterministic:
         cfg.setdefault("randomness", {})
         cfg.randomness.deterministic = True
@@ -105,11 +112,40 @@ def enable_auto_scale_lr(cfg: Config, config_path: Path) -> None:
     scale.enable = True
 
 
+def config_file(name: Union[str, Path]) -> Path:
+    """The file of a config name: a path, or ``package::dir/file.py`` as mim and mmengine's ``_base_`` take it
+    (``mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py``: the config shipped in mmdet's ``.mim/configs``;
+    ``mmpretrain::...`` where mmpretrain is installed).
+
+    Raises:
+        NSTDetError: the file does not exist, or the package is unknown to mmengine or not installed.
+    """
+    text = str(name)
+    if "::" not in text:
+        path = Path(text)
+        if not path.is_file():
+            raise NSTDetError(f"config file {path} does not exist")
+        return path
+    package = text.partition("::")[0]
+    try:  # mmengine's own resolver for `package::` names in _base_ (it never installs anything)
+        path, _ = Config._get_cfg_path(text, "")
+    except ModuleNotFoundError:
+        raise NSTDetError(f"config {text} is in the {package} package, which is not installed "
+                          f"(pip install {package})") from None
+    except (AssertionError, ValueError):
+        raise NSTDetError(f"config {text}: '{package}::' is no package mmengine knows configs of; "
+                          "write e.g. mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py") from None
+    except FileNotFoundError:
+        raise NSTDetError(f"config {text} does not exist in the installed {package}'s configs") from None
+    if not Path(path).is_file():
+        raise NSTDetError(f"config {text} does not exist in the installed {package}'s configs ({path})")
+    return Path(path)
+
+
 def read_config(path: Union[str, Path], options: dict) -> Config:
-    """Read a config file and apply ``--cfg-options`` (see :func:`merge_options`); one-line errors."""
-    path = Path(path)
-    if not path.is_file():
-        raise NSTDetError(f"config file {path} does not exist")
+    """Read a config (a file or a ``package::`` name, :func:`config_file`) and apply ``--cfg-options``
+    (see :func:`merge_options`); one-line errors."""
+    path = config_file(path)
     try:
         cfg = Config.fromfile(str(path))
     except Exception as exc:  # mmengine raises KeyError/SyntaxError/... deep inside its parser
@@ -163,15 +199,18 @@ def merge_options(cfg: Config, options: dict) -> None:
     Configs keep each data root and checkpoint in one top-level variable (``data_root = 'data/coco/'``)
     and build nested paths from it when the file is read. ``--cfg-options data_root=/x/coco/``
     would change only the variable; here every string in the config that started with the old value
-    is rewritten to start with the new one.
+    is rewritten to start with the new one. Likewise the class count, ``num_classes`` (and ``classes_from``),
+    reaches every head of the model (:func:`~nst_det.utils.classes.update_class_count`).
     """
     moved = {k: (cfg[k], v) for k, v in options.items()
              if "." not in k and isinstance(cfg.get(k), str) and cfg.get(k) and isinstance(v, str)}
+    num_classes = cfg.get("num_classes")
     cfg.merge_from_dict(options)
     for key, (old, new) in moved.items():
         for name in list(cfg.keys()):
             if name != key:
                 cfg[name] = _replace_prefix(cfg[name], old, new)
+    update_class_count(cfg, num_classes, options)
 
 
 def finish_distributed() -> None:

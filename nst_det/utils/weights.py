@@ -20,6 +20,7 @@ from typing import Callable, Iterable, Mapping, Optional, Union
 from torch import Tensor, nn
 
 from nst_det.utils.checkpoint import read_checkpoint
+from nst_det.utils.download import local_file
 from nst_det.utils.errors import NSTDetError
 
 PathLike = Union[str, os.PathLike]
@@ -58,12 +59,12 @@ def read_state_dict(path: PathLike, what: str = "checkpoint", prefix: str = "") 
     """Read a state dict from any supported file (never runs pickled code).
 
     Args:
-        path: the file.
+        path: the file, or a URL / ``torchvision://`` name (downloaded once, :mod:`nst_det.utils.download`).
         what: what the file is meant to be, for messages ("teacher checkpoint", ...).
         prefix: keep only keys starting with ``prefix`` and strip it (``'backbone.'`` selects the
             backbone of a whole-detector checkpoint, as ``Pretrained(prefix=...)`` does).
     """
-    state_dict = state_dict_of(read_checkpoint(path, what=what), what, path)
+    state_dict = state_dict_of(read_checkpoint(local_file(path, what), what=what), what, path)
     if prefix:
         state_dict = strip_prefix(state_dict, prefix)
         if not state_dict:

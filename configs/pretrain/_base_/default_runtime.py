@@ -15,10 +15,13 @@ custom_hooks = [
     dict(type='FreeSpaceHook'),           # refuse to start if the work dir cannot hold a checkpoint
     dict(type='NonFiniteLossHook'),       # NaN/Inf loss: stop, name the term, keep the last good checkpoint
     dict(type='PlainCheckpointHook'),     # checkpoints load with torch.load(weights_only=True)
-    dict(type='TeacherAccuracyHook'),     # the teacher's top-1/top-5 on val, once
+    dict(type='TeacherAccuracyHook'),     # the teacher's top-1/top-5 on val, once; stop if near chance (below)
     dict(type='ExportBackboneHook'),      # <work_dir>/backbone_<arch>.pth + .json at the end
     dict(type='IterationSeedHook'),       # reseed per iteration: a resumed run draws what the uninterrupted one would
 ]
+# The teacher's top-1 near chance (within 3 binomial standard deviations of 100/num_classes %, or below min_top1
+# when given) stops the run before training: a teacher that did not load. teacher_check = False skips the stop.
+teacher_check = dict(min_top1=None)
 
 env_cfg = dict(
     cudnn_benchmark=True,

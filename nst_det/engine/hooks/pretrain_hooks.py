@@ -7,6 +7,7 @@ from typing import Optional
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from nst_det.engine.hooks.teacher_check import CLASSIFIER_DEFAULTS, check_settings, check_top1
 from nst_det.pretrain.export import export_backbone, save_with_sidecar
 from nst_det.pretrain.metrics import TopKAccuracy
 from nst_det.registry import HOOKS
@@ -16,7 +17,8 @@ from nst_det.utils.weights import unwrap_model
 
 @HOOKS.register_module()
 class TeacherAccuracyHook(Hook):
-    """Evaluate the frozen teacher on the val set once, before training, and log top-k."""
+    """Evaluate the frozen teacher on the val set once, before training, and log top-k; stop when its top-1 is
+    near chance (:func:`~nst_det.engine.hooks.teacher_check.check_top1`; ``teacher_check=False`` skips the stop)."""
 
     priority = "LOW"
 
@@ -39,6 +41,9 @@ class TeacherAccuracyHook(Hook):
         results = metric.evaluate(len(dataloader.dataset))
         runner.logger.info("teacher accuracy on val: " + ", ".join(f"{k} {v:.2f}" for k, v in results.items()))
         runner.message_hub.update_info("teacher_accuracy", results)
+        if "teacher/top1" in results:  # near chance: stop (teacher_check=False to go on; engine/hooks/teacher_check.py)
+            check_top1(results["teacher/top1"], model.num_classes, len(dataloader.dataset),
+                       check_settings(runner.cfg, CLASSIFIER_DEFAULTS))
 
 
 @HOOKS.register_module()
