@@ -10,8 +10,7 @@ import math
 import pytest
 import torch
 
-from nst_det.losses import (ATLoss, CWDLoss, FitNetLoss, PKDLoss, at_loss, cwd_loss, fitnet_loss, nst_loss,
-                            pkd_loss)
+from nst_det.losses import ATLoss, CWDLoss, FitNetLoss, PKDLoss, at_loss, cwd_loss, fitnet_loss, nst_loss, pkd_loss
 from nst_det.utils.errors import InvalidInputError
 
 

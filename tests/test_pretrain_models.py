@@ -11,9 +11,9 @@ from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from tooling import write_malicious_checkpoint
 
+from nst_det.distill import loss_key
 from nst_det.pretrain.classifiers import load_classifier_weights
 from nst_det.pretrain.export import export_backbone
-from nst_det.distill import loss_key
 from nst_det.pretrain.models import ClassifierDistiller, tap_name
 from nst_det.pretrain.students import check_against_mmdet_backbone
 from nst_det.registry import MODELS

@@ -254,8 +254,9 @@ def test_a_run_in_progress_reads_its_setup_from_distill_json(runs, tmp_path):
 
 def test_detection_runs_show_their_method_networks_and_weights_from_distill_json(tmp_path, capsys):
     """Every FPN method of the comparison, as the core records it: no "?" weight, the networks by name."""
-    methods = {"nst": dict(type="NSTLoss", loss_weight=50.0, kernel="poly"), "mse": dict(type="MSELoss", loss_weight=1.0),
-               "pkd": dict(type="PKDLoss", loss_weight=6.0), "cwd": dict(type="CWDLoss", tau=1.0, loss_weight=10.0)}
+    methods = {"nst": dict(type="NSTLoss", loss_weight=50.0, kernel="poly"),
+               "mse": dict(type="MSELoss", loss_weight=1.0), "pkd": dict(type="PKDLoss", loss_weight=6.0),
+               "cwd": dict(type="CWDLoss", tau=1.0, loss_weight=10.0)}
     dirs = []
     for kind, loss in methods.items():
         work = tmp_path / f"det_{kind}"
@@ -263,7 +264,8 @@ def test_detection_runs_show_their_method_networks_and_weights_from_distill_json
                  for i in (50, 100)]
         write_launch(work, "20260101_000000", lines + [{"pascal_voc/mAP": 0.42, "step": 100}])
         weights = (1.0, 0.5) if kind == "pkd" else (1.0, 1.0)
-        record = core_record([dict(kind=kind, **loss)], [("p2", "p2", "p2", weights[0]), ("p3", "p3", "p3", weights[1])])
+        record = core_record([dict(kind=kind, **loss)],
+                             [("p2", "p2", "p2", weights[0]), ("p3", "p3", "p3", weights[1])])
         (work / "distill.json").write_text(json.dumps(dict(student="FasterRCNN (ResNet-18)",
                                                            teacher="FasterRCNN (ResNet-34)", distill=record)))
         dirs.append(work)

@@ -7,10 +7,10 @@ import torch
 import torchvision
 from mmengine.optim import OptimWrapper
 
+from nst_det.distill import loss_key
 from nst_det.pretrain import students
 from nst_det.pretrain.classifiers import build_classifier
 from nst_det.pretrain.export import export_backbone
-from nst_det.distill import loss_key
 from nst_det.pretrain.models import tap_name
 from nst_det.pretrain.students import STUDENTS, build_mmdet_backbone, check_against_mmdet_backbone, student_backbone
 from nst_det.registry import MODELS
@@ -148,4 +148,5 @@ def test_kd_refuses_differing_class_counts_in_one_line(tmp_path):
     with pytest.raises(NSTDetError, match=r"^distill.kd_loss compares logits, but the teacher has 10 classes and the "
                                           r"student 4; give both the same num_classes or turn KD off"):
         distiller("resnet18", "resnet18", ("layer4", "layer4"), path, teacher_classes=10, kd=True)
-    assert distiller("resnet18", "resnet18", ("layer4", "layer4"), path, 10, 10, kd=True).distill_core.kd_loss is not None
+    model = distiller("resnet18", "resnet18", ("layer4", "layer4"), path, 10, 10, kd=True)
+    assert model.distill_core.kd_loss is not None

@@ -29,7 +29,8 @@ def check_pair(owner: str, student: object, teacher: object, *, channels: bool =
     """
     student, teacher = check_feature(owner, "student", student), check_feature(owner, "teacher", teacher)
     if student.shape[0] != teacher.shape[0]:
-        raise InvalidInputError(f"{owner}: batch sizes differ: student {student.shape[0]} vs teacher {teacher.shape[0]}")
+        raise InvalidInputError(f"{owner}: batch sizes differ: student {student.shape[0]} vs teacher "
+                                f"{teacher.shape[0]}")
     if channels and student.shape[1] != teacher.shape[1]:
         raise InvalidInputError(f"{owner}: channel counts differ (student {student.shape[1]}, teacher "
                                 f"{teacher.shape[1]}); it compares channels one to one: set "
