@@ -132,10 +132,12 @@ class NSTDistillDetector(FrozenTeacherMixin, BaseDetector):
         pairs = [TapPair(level.name, level.name, level.name, weight) for level, weight in self.levels]
         widths = [(level.channels, teacher_levels[level.index].channels) for level, _ in self.levels]
         self.distill_core = DistillCore("NSTDistillDetector", pairs, distill, channels=lambda: widths)
-        print_log(f"NSTDistillDetector: {type(self.student).__name__} student, "
-                  f"{type(self.teacher).__name__} teacher from {teacher_ckpt}; {self.distill_core.describe()} "
-                  "(levels: " + ", ".join(f"{lv.name} stride {lv.stride}" for lv, _ in self.levels) + ")",
-                  logger="current")
+        core = self.distill_core
+        print_log(f"NSTDistillDetector: {type(self.student).__name__} student, {type(self.teacher).__name__} teacher "
+                  f"from {teacher_ckpt}; {'/'.join(f'loss_{kind}' for kind in core.kinds)} on "
+                  + ", ".join(f"{lv.name} (stride {lv.stride}, weight {w:g})" for lv, w in self.levels) + " ("
+                  + ", ".join(f"{type(loss).__name__} loss_weight {getattr(loss, 'loss_weight', '?')}"
+                              for loss in core.losses) + ")", logger="current")
 
     def train(self, mode: bool = True) -> "NSTDistillDetector":
         """Set the student's mode (the teacher stays in eval mode: :class:`FrozenTeacherMixin`)."""

@@ -5,8 +5,8 @@ pairs, weights, adapters, losses, loss names and warm-up; :mod:`.settings` the `
 their defaults; :mod:`.names` the loss names and method labels; :mod:`.teacher` the frozen teacher.
 """
 from .names import KIND_LABELS, logged_kinds, loss_key, loss_kind, method_label
-from .settings import DEFAULT_LOSS, DEFAULTS, STAGE_DEFAULTS, distill_settings, refuse_renamed
+from .settings import DEFAULT_LOSS, DEFAULTS, STAGE_DEFAULTS, distill_settings, refuse_renamed, warmup_factor
 from .teacher import FrozenTeacherMixin, freeze
 
 __all__ = ["FrozenTeacherMixin", "freeze", "DEFAULT_LOSS", "DEFAULTS", "STAGE_DEFAULTS", "distill_settings",
-           "refuse_renamed", "KIND_LABELS", "logged_kinds", "loss_key", "loss_kind", "method_label"]
+           "refuse_renamed", "warmup_factor", "KIND_LABELS", "logged_kinds", "loss_key", "loss_kind", "method_label"]

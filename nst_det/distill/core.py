@@ -33,6 +33,7 @@ from mmengine.logging import MessageHub
 from torch import Tensor, nn
 
 from nst_det.distill.names import loss_key, loss_kind
+from nst_det.distill.settings import warmup_factor
 from nst_det.registry import MODELS
 from nst_det.utils.errors import NSTDetError
 
@@ -135,12 +136,11 @@ class DistillCore(nn.Module):
 
     # ------------------------------------------------------------------ the terms
     def warmup_factor(self) -> float:
-        """``min(1, (iter + 1) / warmup_iters)``; 1 without warm-up (module docstring)."""
+        """:func:`~nst_det.distill.settings.warmup_factor` at the runner's iteration (module docstring)."""
         if not self.warmup_iters:
             return 1.0
         step = MessageHub.get_current_instance().get_info("iter")
-        step = self._calls if step is None else int(step)
-        return min(1.0, (step + 1) / self.warmup_iters)
+        return warmup_factor(self.warmup_iters, self._calls if step is None else int(step))
 
     def forward(self, student: Sequence[Tensor], teacher: Sequence[Tensor], *, region: Optional[Region] = None,
                 logits: Optional[tuple[Tensor, Tensor]] = None) -> dict[str, Tensor]:

@@ -83,3 +83,11 @@ def distill_settings(owner: str, distill: Optional[Mapping[str, Any]],
     if not isinstance(warmup, int) or isinstance(warmup, bool) or warmup < 0:
         raise NSTDetError(f"{owner}: distill.warmup_iters must be an integer >= 0, got {warmup!r}")
     return {key: copy.deepcopy(settings.get(key, default)) for key, default in defaults.items()}
+
+
+def warmup_factor(warmup_iters: int, step: int) -> float:
+    """The warm-up rule of both stages: ``min(1, (step + 1) / warmup_iters)``; 1 without warm-up.
+
+    ``step`` is the runner's iteration (the distillation core passes it, or its own call count outside a runner).
+    """
+    return min(1.0, (step + 1) / warmup_iters) if warmup_iters else 1.0
