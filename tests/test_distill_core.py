@@ -8,9 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
+from mmengine.structures import InstanceData
 
 from nst_det.distill.core import DistillCore, TapPair
 from nst_det.distill.settings import distill_settings
@@ -164,3 +166,23 @@ def test_a_detection_run_records_its_networks_and_loss_too(weight_files, tmp_pat
     assert [(loss["kind"], loss["loss_weight"]) for loss in written["distill"]["losses"]] == [("nst", 50.0)]
     assert [(t["name"], t["weight"]) for t in written["distill"]["taps"]] == [("p2", 0.5), ("p3", 1.0), ("p4", 1.0),
                                                                              ("p5", 1.0)]
+
+
+def test_every_feature_loss_runs_in_the_detection_stage_too(weight_files):
+    """FitNet (with its regressor on every level) and AT on FPN levels, each image's valid region only."""
+    cfg = Config.fromfile(str(DEMO / "faster_rcnn_nst_demo.py"))
+    cfg.model.student.backbone.init_cfg = None
+    cfg.model.teacher.checkpoint = str(weight_files["teacher"])
+    cfg.model.distill.update(taps=("p3", "p4"), warmup_iters=0,
+                             loss=[dict(type="FitNetLoss", loss_weight=1e-3), dict(type="ATLoss")])
+    model = MODELS.build(cfg.model).train()
+    assert sorted(model.distill_core.adapters) == ["p3", "p4"]  # FitNet's regressors, at equal widths too
+    inputs = torch.randn(2, 3, 128, 160, generator=torch.Generator().manual_seed(0))
+    samples = []
+    for shape in ((128, 160), (100, 130)):  # the second image padded, as mmdet's preprocessor pads
+        sample = DetDataSample(metainfo=dict(img_shape=shape, batch_input_shape=(128, 160), pad_shape=(128, 160)))
+        sample.gt_instances = InstanceData(bboxes=torch.tensor([[10.0, 10.0, 60.0, 70.0]]), labels=torch.tensor([1]))
+        samples.append(sample)
+    losses = model.loss(inputs, samples)
+    assert {"loss_fitnet_p3", "loss_fitnet_p4", "loss_at_p3", "loss_at_p4"} <= set(losses)
+    assert all(torch.isfinite(losses[k]) for k in losses if k.startswith(("loss_fitnet", "loss_at")))
