@@ -83,7 +83,8 @@ class ClassifierDistiller(FrozenTeacherMixin, BaseModel):
             raise NSTDetError("distill.taps and distill.kd_loss need a teacher; "
                               "set model.teacher=dict(arch=..., num_classes=..., checkpoint=...)")
         if teacher and not taps and not kd_loss:
-            raise NSTDetError("a teacher is configured but neither distill.taps (NST) nor distill.kd_loss uses it")
+            raise NSTDetError("a teacher is configured but neither distill.taps (feature losses) nor distill.kd_loss "
+                              "uses it")
         if kd_loss and teacher["num_classes"] != self.num_classes:
             raise InvalidInputError(
                 f"distill.kd_loss compares logits, but the teacher has {teacher['num_classes']} classes and the "
