@@ -19,7 +19,8 @@ from det_fixtures import ROOT, build_model, feature_checkpoint
 FAMILY_LEVELS = {"FasterRCNN": ["p2", "p3", "p4", "p5"], "CascadeRCNN": ["p2", "p3", "p4", "p5"],
                  "RetinaNet": ["p3", "p4", "p5", "p6", "p7"], "FCOS": ["p3", "p4", "p5", "p6", "p7"]}
 CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.py")
-                 if "pretrain" not in p.parts and "_base_" not in p.parts)
+                 if "pretrain" not in p.parts and "_base_" not in p.parts and "imagenet" not in p.parts)
+METHODS = ("nst", "mse", "pkd", "cwd")  # configs/distill/mmdet/<method>/
 
 
 def alias_target(config: Path) -> Optional[Path]:
@@ -33,9 +34,12 @@ ALIASES = [c for c in CONFIGS if alias_target(c)]
 
 
 def build_param(config: Path):
-    """Demo configs build in the fast loop; real-size ones (R-50/R-101 teachers, seconds each) and the old
-    names (the same configs as their targets, see test_old_names_are_their_new_configs) in the slow one."""
-    slow = "demo" not in config.parts or config in ALIASES
+    """Demo configs build in the fast loop (of the FPN comparison's, the Faster R-CNN PKD and CWD ones: the losses
+    the demo has no other config of); real-size ones (R-50/R-101 teachers, seconds each), the comparison's other
+    configs and the old names (the same configs as their targets, see test_old_names_are_their_new_configs) in
+    the slow one."""
+    new_loss = config.parent.name in ("pkd", "cwd") and config.name.endswith("frcnn-r18_8e_demo.py")
+    slow = ("demo" not in config.parts and not new_loss) or config in ALIASES
     return pytest.param(config, marks=pytest.mark.slow) if slow else config
 
 
@@ -83,13 +87,25 @@ def test_the_config_list_covers_headline_variants_and_demo():
             "demo/nst-fpn_fcos-r34_fcos-r18_8e_demo.py"} <= names
 
 
-def is_mse(config: Path) -> bool:
-    return "fpn_mse" in config.name or config.name.startswith("mse-fpn")
+def method_of(config: Path) -> str:
+    """The FPN loss kind a distillation config names: its folder under configs/distill/mmdet/, else its name."""
+    if config.parent.name in METHODS:
+        return config.parent.name
+    return "mse" if "fpn_mse" in config.name or config.name.startswith("mse-fpn") else "nst"
 
 
 def nst_counterpart(config: Path) -> Path:
-    """The NST config an MSE control differs from in the loss alone."""
+    """The NST config a comparison config differs from in the loss alone."""
+    if config.parent.name in METHODS:
+        return config.parent.parent / "nst" / config.name.replace(f"{config.parent.name}-fpn", "nst-fpn")
     return config.parent / config.name.replace("fpn_mse", "nst").replace("mse-fpn", "nst-fpn")
+
+
+def test_every_family_and_dataset_has_each_fpn_method():
+    bases = {c.name[len("nst-fpn_"):] for c in CONFIGS if c.parent.name == "nst"}
+    assert len(bases) == 13  # Faster R-CNN VOC/COCO/demo/demo-COCO; RetinaNet, FCOS, Cascade R-CNN VOC/COCO/demo
+    for method in METHODS:
+        assert {c.name[len(f"{method}-fpn_"):] for c in CONFIGS if c.parent.name == method} == bases, method
 
 
 def test_old_names_are_their_new_configs():
@@ -122,12 +138,13 @@ def test_config_builds(config: Path, files, tmp_path):
         assert levels == list(cfg.model.distill.taps) == FAMILY_LEVELS[cfg.model.student.type]
         assert not any(k.startswith("teacher") for k in model.state_dict())
         assert type(model.teacher).__name__ == cfg.model.student.type  # a teacher of the same family
-        # the MSE control differs from its NST config in the loss alone; NST configs use the shared block's loss
-        assert model.loss_name == ("mse" if is_mse(config) else "nst")
-        if not is_mse(config):
+        # a comparison config differs from its NST config in the loss alone; NST configs use the shared block's loss
+        method = method_of(config)
+        assert model.distill_core.kinds == [method]
+        if method == "nst":
             assert cfg.model.distill.loss == cfg.nst_fpn.distill.loss
-        assert not any("distill_adapters" in name for name, _ in model.named_parameters())  # equal channels
-        if is_mse(config):
+        assert not model.distill_core.adapters  # equal channels
+        if method != "nst":
             nst_cfg = Config.fromfile(str(nst_counterpart(config)))
             assert cfg.model.teacher == nst_cfg.model.teacher
             assert {k: v for k, v in cfg.model.distill.items() if k not in ("loss", "adapt_channels")} \

@@ -102,17 +102,17 @@ def test_channel_adapters_train_stay_out_of_the_student_checkpoint_and_come_back
     assert "loss_mse_p2" in log and "loss_mse_p5" in log
     first = torch.load(work / "epoch_1.pth", weights_only=True)
     assert list(first["state_dict"]) == list(build_model(PLAIN_CONFIG).state_dict())  # the plain student
-    adapters = [f"distill_adapters.p{i}.{p}" for i in range(2, 6) for p in ("weight", "bias")]
+    adapters = [f"distill_core.adapters.p{i}.{p}" for i in range(2, 6) for p in ("weight", "bias")]
     assert sorted(first["distill_state_dict"]) == sorted(adapters)
-    assert first["distill_state_dict"]["distill_adapters.p2.weight"].shape == (64, 128, 1, 1)
+    assert first["distill_state_dict"]["distill_core.adapters.p2.weight"].shape == (64, 128, 1, 1)
 
     log = ok(run_tool("train_det.py", [MSE_CONFIG, "--work-dir", str(work), "--resume", "--cfg-options",
                                        *options, "train_cfg.max_epochs=2"]))
     assert "resumed epoch: 1, iter: 2" in log and "Epoch(train) [2][2/2]" in log
     assert "missing keys" not in log and "unexpected key" not in log  # the adapters were loaded back
     second = torch.load(work / "epoch_2.pth", weights_only=True)
-    assert not torch.equal(second["distill_state_dict"]["distill_adapters.p2.weight"],
-                           first["distill_state_dict"]["distill_adapters.p2.weight"])  # trained on
+    assert not torch.equal(second["distill_state_dict"]["distill_core.adapters.p2.weight"],
+                           first["distill_state_dict"]["distill_core.adapters.p2.weight"])  # trained on
     log = ok(run_tool("test_det.py", [PLAIN_CONFIG, str(work), "--work-dir", str(tmp_path / "test"),
                                       "--cfg-options", f"data_root={det_data}/VOCdevkit/",
                                       "test_dataloader.num_workers=0", "test_dataloader.persistent_workers=False"]))

@@ -15,7 +15,7 @@ MAX_LINES = 400
 
 @pytest.mark.slow
 def test_the_losses_import_with_torch_alone():
-    code = ("import sys; from nst_det.losses import nst_loss, NSTLoss, kd_loss; "
+    code = ("import sys; from nst_det.losses import nst_loss, NSTLoss, kd_loss, ATLoss, FitNetLoss, PKDLoss, CWDLoss; "
             "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('mmdet', 'mmengine', 'mmcv')); "
             "assert not bad, bad")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -23,11 +23,13 @@ def test_the_losses_import_with_torch_alone():
 
 
 @pytest.mark.slow
-def test_a_config_naming_the_package_itself_still_registers_everything():
-    """``custom_imports=dict(imports=['nst_det'])`` (configs written before ``nst_det.register_all``)."""
-    code = ("from mmengine.config import Config; from mmengine.utils import import_modules_from_strings; "
-            "import_modules_from_strings(['nst_det']); from mmdet.registry import HOOKS, MODELS; "
-            "assert MODELS.get('ClassifierDistiller') and MODELS.get('NSTLoss') and HOOKS.get('PlainCheckpointHook')")
+def test_importing_the_package_registers_nothing_register_all_everything():
+    """One place registers (``nst_det.register_all``): importing ``nst_det`` does not, even after mmengine's config
+    loader (the package once registered conditionally when mmengine.config was loaded)."""
+    code = ("import mmengine.config; import nst_det; from mmdet.registry import HOOKS, MODELS; "
+            "assert MODELS.get('ClassifierDistiller') is None and MODELS.get('NSTLoss') is None; "
+            "import nst_det.register_all; "
+            "assert MODELS.get('ClassifierDistiller') and MODELS.get('PKDLoss') and HOOKS.get('DistillStateHook')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
 

@@ -75,6 +75,11 @@ OFFICIAL = [
     # FPN sizes: HW > C, so the C×C Gram form is used (layer4 above: the HW×HW form)
     ("faster_rcnn_nst.py", ("model", "distill", "loss"), (2, 256, 20, 24), (2, 256, 20, 24)),
     ("faster_rcnn_nst_coco.py", ("model", "distill", "loss"), (2, 256, 20, 24), (2, 256, 20, 24)),
+    # the comparisons' NST rows (configs/distill/): dict(type='NSTLoss'), NSTLoss's defaults
+    ("distill/imagenet/nst/nst_r101_r18_100e_imagenet.py", ("model", "distill", "loss"), (4, 512, 7, 7),
+     (4, 2048, 7, 7)),
+    ("distill/mmdet/nst/nst-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py", ("model", "distill", "loss"), (2, 256, 20, 24),
+     (2, 256, 20, 24)),
 ]
 
 

@@ -1,5 +1,5 @@
-"""Every ImageNet-stage config in configs/pretrain/ builds, with its teacher file pointed at a stand-in
-through the config's own ``teacher_checkpoint`` variable (as ``--cfg-options`` would)."""
+"""Every ImageNet-stage config (configs/pretrain/, configs/distill/imagenet/) builds, with its teacher file pointed
+at a stand-in through the config's own ``teacher_checkpoint`` variable (as ``--cfg-options`` would)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +17,12 @@ from nst_det.utils.cli import merge_options
 from nst_det.utils.download import url_of
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = sorted(p for p in (ROOT / "configs" / "pretrain").glob("*.py"))
+COMPARISON = ROOT / "configs" / "distill" / "imagenet"
+CONFIGS = sorted(p for p in (ROOT / "configs" / "pretrain").glob("*.py")) + sorted(
+    p for p in COMPARISON.rglob("*.py") if "_base_" not in p.parts)
+# the comparison's methods: folder -> (feature loss kinds, KD)
+METHODS = {"ce": ([], False), "kd": ([], True), "fitnet": (["fitnet"], False), "at": (["at"], False),
+           "nst": (["nst"], False), "kd-nst": (["nst"], True), "at-nst": (["at", "nst"], False)}
 
 
 def test_the_config_list_covers_both_recipes_and_the_demo():
@@ -41,7 +46,21 @@ def teacher_files(tmp_path_factory) -> dict:
     return get
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
+def test_the_comparison_has_every_method_real_and_demo():
+    found = {}
+    for config in CONFIGS:
+        if COMPARISON in config.parents:
+            found.setdefault(config.parent.name, set()).add(config.name.rsplit("_", 1)[1])
+    assert found == {method: {"imagenet.py", "demo.py"} for method in METHODS}
+
+
+def config_param(config: Path):
+    """Real-size comparison configs (a ResNet-101 teacher) build in the slow set, demo ones in the fast loop."""
+    slow = COMPARISON in config.parents and not config.name.endswith("_demo.py")
+    return pytest.param(config, marks=pytest.mark.slow) if slow else config
+
+
+@pytest.mark.parametrize("config", [config_param(c) for c in CONFIGS], ids=lambda p: p.name)
 def test_config_builds(config: Path, teacher_files):
     cfg = Config.fromfile(str(config))
     assert cfg.auto_scale_lr.base_batch_size > 0 and not cfg.auto_scale_lr.enable  # --auto-scale-lr turns it on
@@ -51,15 +70,21 @@ def test_config_builds(config: Path, teacher_files):
     with DefaultScope.overwrite_default_scope(cfg.default_scope):  # as the Runner builds it
         model = MODELS.build(cfg.model)
     assert isinstance(model, ClassifierDistiller)
-    if model.distill_loss is not None:  # every NST config uses the official term (nst_det/losses/nst.py)
-        assert isinstance(model.distill_loss, NSTLoss)
-        assert (model.distill_loss.kernel, model.distill_loss.loss_weight) == ("poly", 50.0)
-        assert model.distill_loss.mmd_kwargs["constant"] == 0.0 and model.distill_loss.mmd_kwargs["eps"] == 1e-10
-        # the student's final pre-activation (nst_det/pretrain/students.py)
-        assert [str(s) for s, _ in model.tap_pairs] == [STUDENTS[model.student_arch].final_tap]
+    core = model.distill_core
+    for loss in core.losses:  # every NST term is the official one (nst_det/losses/nst.py)
+        if isinstance(loss, NSTLoss):
+            assert (loss.kernel, loss.loss_weight) == ("poly", 50.0)
+            assert loss.mmd_kwargs["constant"] == 0.0 and loss.mmd_kwargs["eps"] == 1e-10
+    if core.losses:  # the student's final pre-activation (nst_det/pretrain/students.py)
+        assert [p.student for p in core.pairs] == [STUDENTS[model.student_arch].final_tap]
+    if COMPARISON in config.parents:  # the comparison's configs differ in their terms alone
+        kinds, kd = METHODS[config.parent.name]
+        assert core.kinds == kinds and (core.kd_loss is not None) == kd
+        assert (model.teacher is None) == (config.parent.name == "ce")
+        assert sorted(core.adapters) == (["layer4_1_relu_in"] if "fitnet" in kinds else [])  # FitNet's regressor
 
 
-@pytest.mark.parametrize("config", [c for c in CONFIGS if not c.name.startswith("demo_")], ids=lambda p: p.name)
+@pytest.mark.parametrize("config", [c for c in CONFIGS if "demo" not in c.name], ids=lambda p: p.name)
 def test_each_imagenet_config_names_the_torchvision_weights_its_recipe_expects(config: Path):
     cfg = Config.fromfile(str(config))
     teacher = cfg.model.get("teacher")

@@ -2,12 +2,13 @@
 
     make demo data -> ImageNet stage: ResNet-34 teacher, ResNet-18 students (CE, NST; --full adds KD
     and KD+NST) -> A/B table, curves, selectivity maps -> detection stage: R-34-FPN teacher detector,
-    R-18-FPN students (CE backbone / NST backbone / + FPN-NST / + FPN-MSE, the same teacher) -> VOC mAP
-    and COCO AP per model -> one report: <work dir>/report.md and report.html
+    R-18-FPN students (CE backbone / NST backbone / + FPN-<method> for each --methods, default NST and MSE,
+    the same teacher) -> VOC mAP and COCO AP per model -> one report: <work dir>/report.md and report.html
 
     python tools/run_demo.py                      # the default demo (about 20 minutes on 2 cores)
     python tools/run_demo.py --full               # longer schedules, more data, all four students
     python tools/run_demo.py --seeds 3            # the detection A/B over seeds 0, 1, 2: mean ± std per row
+    python tools/run_demo.py --seeds 3 --methods nst,mse,pkd,cwd   # ... with every FPN method of the comparison
 
 Every step is one of the project's own tools run as a subprocess, exactly as a user would run it; the
 terminal shows one line per step (``--verbose``: the tools' whole output) and each step's output is
@@ -35,6 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PRETRAIN = "configs/pretrain"
 DET = "configs/demo"
+FPN_METHODS = "configs/distill/mmdet"  # <method>/<method>-fpn_frcnn-r34_frcnn-r18_8e_demo.py
+METHOD_LABELS = {"nst": "NST", "mse": "MSE", "pkd": "PKD", "cwd": "CWD"}  # the FPN methods the demo can compare
+DEFAULT_METHODS = ("nst", "mse")
 SEED_METRICS = (("pascal_voc/mAP", "VOC mAP"), ("coco/bbox_mAP", "COCO AP"))
 
 
@@ -50,7 +54,8 @@ class Student:
 
 @dataclass(frozen=True)
 class DetRow:
-    """One detector of the detection A/B: its work dir name, demo config, backbone run and label."""
+    """One detector of the detection A/B: its work dir name, config (from the repository root), backbone run and
+    label."""
 
     name: str
     config: str
@@ -64,12 +69,32 @@ STUDENTS = (Student("baseline_r18", "demo_baseline_r18.py", "CE", False),
             Student("nst_r18", "demo_nst_r34_r18.py", "NST", True),
             Student("kd_nst_r18", "demo_kd_nst_r34_r18.py", "KD+NST", True))
 STUDENT_LABELS = {s.name: s.label for s in STUDENTS}
-DET_ROWS = (
-    DetRow("det_baseline", "faster_rcnn_baseline_demo.py", "baseline_r18", "CE backbone", False),
-    DetRow("det_nst_backbone", "faster_rcnn_nst_backbone_only_demo.py", "nst_r18", "NST backbone", False),
-    DetRow("det_nst_fpn", "faster_rcnn_nst_demo.py", "nst_r18", "NST backbone + FPN-NST", True),
-    DetRow("det_fpn_mse", "faster_rcnn_fpn_mse_demo.py", "nst_r18", "NST backbone + FPN-MSE (same teacher)", True),
+BACKBONE_ROWS = (
+    DetRow("det_baseline", f"{DET}/faster_rcnn_baseline_demo.py", "baseline_r18", "CE backbone", False),
+    DetRow("det_nst_backbone", f"{DET}/faster_rcnn_nst_backbone_only_demo.py", "nst_r18", "NST backbone", False),
 )
+
+
+def fpn_row(method: str) -> DetRow:
+    """The NST-backbone student distilled on its FPN from the teacher detector with ``method``."""
+    label = f"NST backbone + FPN-{METHOD_LABELS[method]}" + ("" if method == "nst" else " (same teacher)")
+    return DetRow("det_nst_fpn" if method == "nst" else f"det_fpn_{method}",
+                  f"{FPN_METHODS}/{method}/{method}-fpn_frcnn-r34_frcnn-r18_8e_demo.py", "nst_r18", label, True)
+
+
+def det_rows(methods: tuple[str, ...] = DEFAULT_METHODS) -> tuple[DetRow, ...]:
+    """The detection A/B: the two backbone rows, then one FPN row per method."""
+    return BACKBONE_ROWS + tuple(fpn_row(m) for m in methods)
+
+
+def parse_methods(text: str) -> tuple[str, ...]:
+    """``'nst,mse,pkd'`` -> ``('nst', 'mse', 'pkd')``; unknown or repeated names are an error."""
+    methods = tuple(m.strip() for m in text.split(",") if m.strip())
+    unknown = [m for m in methods if m not in METHOD_LABELS]
+    if unknown or not methods or len(set(methods)) != len(methods):
+        raise argparse.ArgumentTypeError(f"--methods takes distinct names among {','.join(METHOD_LABELS)}, "
+                                         f"got {text!r}")
+    return methods
 
 
 def _det_scale(width: int, height: int) -> tuple[str, ...]:
@@ -167,11 +192,11 @@ def det_steps(name: str, description: str, config: str, out: Path, data: Path, b
         options.append(f"teacher_checkpoint={teacher}")
     if seed is not None:
         options.append(f"randomness.seed={seed}")
-    test = [sys.executable, "tools/test_det.py", f"{DET}/{config}", str(out), "--coco-ap",
+    test = [sys.executable, "tools/test_det.py", config, str(out), "--coco-ap",
             "--work-dir", str(out / "test"), "--cfg-options", *options]
     if show_dir is not None:
         test += ["--show-dir", str(show_dir)]
-    return [Step(name, description, [sys.executable, "tools/train_det.py", f"{DET}/{config}", "--work-dir",
+    return [Step(name, description, [sys.executable, "tools/train_det.py", config, "--work-dir",
                                      str(out), "--cfg-options", *options],
                  done=out / f"epoch_{epochs}.pth", cost=cost),
             Step(f"test {name}", "  test it (VOC mAP, COCO AP)", test, done=out / "test" / "test_metrics.json",
@@ -192,7 +217,7 @@ def teacher_steps(work: Path, data: Path, profile: Profile) -> list[Step]:
 
 
 def teacher_det_steps(work: Path, data: Path, profile: Profile, show_dir: Optional[Path] = None) -> list[Step]:
-    return det_steps("det_teacher_r34", "teacher detector R-34-FPN", "faster_rcnn_r34_teacher_demo.py",
+    return det_steps("det_teacher_r34", "teacher detector R-34-FPN", f"{DET}/faster_rcnn_r34_teacher_demo.py",
                      work / "det_teacher_r34", data, work / "teacher_r34" / "backbone_resnet34.pth",
                      (profile.det_teacher, profile.det_teacher_epochs), 200 * profile.scale, show_dir=show_dir)
 
@@ -208,7 +233,7 @@ def selectivity_step(work: Path, data: Path, student: Student, profile: Profile)
                  "--out", str(out)], done=out, cost=12)
 
 
-def build_steps(work: Path, profile: Profile = DEFAULT) -> list[Step]:
+def build_steps(work: Path, profile: Profile = DEFAULT, methods: tuple[str, ...] = DEFAULT_METHODS) -> list[Step]:
     """The demo: the profile's ImageNet-stage students, one run of every detection row, the comparisons."""
     data = work / "data"
     students = [s for s in STUDENTS if s.name in profile.students]
@@ -223,7 +248,8 @@ def build_steps(work: Path, profile: Profile = DEFAULT) -> list[Step]:
                       cost=8))
     steps += [selectivity_step(work, data, s, profile) for s in students if s.name in ("baseline_r18", "nst_r18")]
     steps += teacher_det_steps(work, data, profile, show_dir=work / "predictions_teacher")
-    for row in DET_ROWS:
+    rows = det_rows(methods)
+    for row in rows:
         steps += det_steps(row.name, f"R-18-FPN detector: {row.label.replace(' (same teacher)', '')}",
                            row.config, work / row.name, data,
                            work / row.backbone / "backbone_resnet18.pth", (profile.det, profile.det_epochs),
@@ -231,8 +257,8 @@ def build_steps(work: Path, profile: Profile = DEFAULT) -> list[Step]:
                            work / "det_teacher_r34" if row.distilled else None,
                            show_dir=work / "predictions_student" if row.name == "det_nst_fpn" else None)
     steps.append(Step("detection_ab", "detection A/B curves",
-                      [sys.executable, "tools/compare_runs.py", *[str(work / row.name) for row in DET_ROWS],
-                       "--names", *[row.label for row in DET_ROWS], "--metric", "pascal_voc/mAP",
+                      [sys.executable, "tools/compare_runs.py", *[str(work / row.name) for row in rows],
+                       "--names", *[row.label for row in rows], "--metric", "pascal_voc/mAP",
                        "--plot", str(work / "detection_curves.png")], cost=8))
     return steps
 
@@ -241,14 +267,15 @@ def seed_dir(work: Path, seed: int, row: DetRow) -> Path:
     return work / f"seed{seed}" / row.name
 
 
-def build_seed_steps(work: Path, seeds: int, profile: Profile = FULL) -> list[Step]:
+def build_seed_steps(work: Path, seeds: int, profile: Profile = FULL,
+                     methods: tuple[str, ...] = DEFAULT_METHODS) -> list[Step]:
     """What the detection A/B over ``seeds`` seeds needs: shared backbones and teacher, then every row per seed."""
     data = work / "data"
     steps = [data_step(data, profile), *teacher_steps(work, data, profile)]
     steps += [pretrain_step(s, f"{s.label} student ResNet-18", s.config, work, data, "resnet18", profile, 100)
               for s in STUDENTS if s.name in ("baseline_r18", "nst_r18")]
     steps += teacher_det_steps(work, data, profile)
-    steps += [step for seed in range(seeds) for row in DET_ROWS
+    steps += [step for seed in range(seeds) for row in det_rows(methods)
               for step in det_steps(f"{row.name} seed {seed}", f"detector: {row.label}, seed {seed}", row.config,
                                     seed_dir(work, seed, row), data, work / row.backbone / "backbone_resnet18.pth",
                                     (profile.det, profile.det_epochs), 160 * profile.scale,
@@ -256,18 +283,20 @@ def build_seed_steps(work: Path, seeds: int, profile: Profile = FULL) -> list[St
     return steps
 
 
-def seeds_report(work: Path, seeds: int) -> str:
+def seeds_report(work: Path, seeds: int, methods: tuple[str, ...] = DEFAULT_METHODS) -> str:
     """The markdown table of final-epoch test metrics, mean ± std over the seeds, one line per row."""
     results = {row.label: [_json(seed_dir(work, seed, row) / "test" / "test_metrics.json") for seed in range(seeds)]
-               for row in DET_ROWS}
+               for row in det_rows(methods)}
     return seed_table(results, SEED_METRICS)
 
 
-def write_report(work: Path, steps: list[Step], profile: Profile, profile_name: str, seconds: float) -> Path:
+def write_report(work: Path, steps: list[Step], profile: Profile, profile_name: str, seconds: float,
+                 methods: tuple[str, ...] = DEFAULT_METHODS) -> Path:
     """``report.md`` and ``report.html`` in ``work``, from the finished runs; returns the HTML path."""
     students = [(s.name, s.label) for s in STUDENTS if s.name in profile.students]
     detectors = [("teacher R-34-FPN", "CE ResNet-34", work / "det_teacher_r34")] + [
-        (f"R-18-FPN: {row.label}", f"{STUDENT_LABELS[row.backbone]} ResNet-18", work / row.name) for row in DET_ROWS]
+        (f"R-18-FPN: {row.label}", f"{STUDENT_LABELS[row.backbone]} ResNet-18", work / row.name)
+        for row in det_rows(methods)]
     selectivity = [(work / f"selectivity_{name}.png", f"Selectivity maps of one validation image at layer4: "
                                                       f"teacher (top rows) vs the {label} student")
                    for name, label in students if name in ("baseline_r18", "nst_r18")]
@@ -286,7 +315,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     size.add_argument("--full", action="store_true", help="the long demo: more data, longer schedules, 4 students")
     size.add_argument("--tiny", action="store_true", help="tiny data and one-epoch schedules: a smoke test")
     parser.add_argument("--seeds", type=int, metavar="N",
-                        help="run the detection A/B (4 rows, same teacher) over seeds 0..N-1 and print mean ± std")
+                        help="run the detection A/B (same teacher) over seeds 0..N-1 and print mean ± std")
+    parser.add_argument("--methods", type=parse_methods, default=DEFAULT_METHODS, metavar="M,M,...",
+                        help=f"the FPN distillation rows of the detection A/B, among {','.join(METHOD_LABELS)} "
+                             f"(default {','.join(DEFAULT_METHODS)}); each is "
+                             f"{FPN_METHODS}/<method>/<method>-fpn_frcnn-r34_frcnn-r18_8e_demo.py")
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
         parser.error("--seeds must be at least 1")
@@ -297,7 +330,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     profile_name = "tiny" if args.tiny else "full" if args.full or args.seeds else "default"
     profile = {"tiny": TINY, "full": FULL, "default": DEFAULT}[profile_name]
-    steps = build_steps(work, profile) if args.seeds is None else build_seed_steps(work, args.seeds, profile)
+    steps = (build_steps(work, profile, args.methods) if args.seeds is None
+             else build_seed_steps(work, args.seeds, profile, args.methods))
     print(f"nst_det demo ({profile_name}): {len(steps)} steps; logs in {work / 'logs'}", flush=True)
     try:
         seconds = run_steps(steps, ROOT, work / "logs", verbose=args.verbose)
@@ -305,11 +339,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"error: {exc}; fix it and rerun to continue from this step", file=sys.stderr)
         return 1
     if args.seeds is not None:
-        table = seeds_report(work, args.seeds)
+        table = seeds_report(work, args.seeds, args.methods)
         (work / "seeds_ab.md").write_text(table + "\n")
         print(f"\nDetection A/B, final-epoch test metrics over {args.seeds} seed(s):\n{table}")
         return 0
-    page = write_report(work, steps, profile, profile_name, seconds)
+    page = write_report(work, steps, profile, profile_name, seconds, args.methods)
     print(f"finished in {duration(seconds)}; report: {page} (and {page.with_suffix('.md').name})")
     return 0
 

@@ -15,7 +15,7 @@ nst_det_hooks = [
     dict(type='NonFiniteLossHook'),    # NaN/Inf loss: stop, name the term, keep the last good checkpoint
     dict(type='PlainCheckpointHook'),  # checkpoints load with torch.load(weights_only=True)
     dict(type='BackboneCheckHook'),    # stop if the backbone file does not cover the backbone
-    dict(type='DistillStateHook'),     # distillation adapters saved beside, not in, the student's state_dict
+    dict(type='DistillStateHook'),     # <work_dir>/distill.json; adapters saved beside, not in, the student
     dict(type='IterationSeedHook'),    # reseed per iteration: a resumed run draws what the uninterrupted one would
     dict(type='RuntimeSwitchesHook'),  # under a stock tool, say which of the switches below were not applied
     dict(type='TeacherCheckHook'),     # a distiller's teacher evaluated once before training (teacher_check below)

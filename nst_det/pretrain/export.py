@@ -4,7 +4,7 @@ The ``.pth`` holds ``{name: tensor}`` in the key layout of the student's mmdet b
 (:mod:`nst_det.pretrain.students`: torchvision's for ResNets, mapped for MobileNetV2), without the
 classifier head; it loads with ``torch.load(weights_only=True)`` and with
 ``backbone.init_cfg=dict(type='Pretrained', checkpoint=PATH)`` into that backbone.
-The sidecar ``<name>.json`` records how it was made (arch, teacher, taps, λ, epochs, top-1).
+The sidecar ``<name>.json`` records how it was made (arch, teacher, the distillation record, epochs, top-1).
 """
 from __future__ import annotations
 

@@ -16,25 +16,24 @@ from .logs import (
                    is_train_record,
                    load_run,
                    read_scalars,
-                   setup_from_config,
+                   read_setup,
 )
 from .plots import plot_runs
 from .tables import (
-                   CONFIG_MARK,
                    DASH,
                    INFERRED_MARK,
                    Summary,
                    format_table,
                    mean_std,
                    method_of,
-                   nst_of,
                    seed_table,
                    select_step,
                    summarize,
                    table_columns,
+                   taps_of,
 )
 
 __all__ = ["SCALARS_GLOB", "Run", "Segment", "chain_segments", "find_scalars", "find_sidecar", "is_train_record",
-           "load_run", "read_scalars", "setup_from_config", "plot_runs", "CONFIG_MARK", "DASH", "INFERRED_MARK",
-           "Summary", "format_table", "mean_std", "method_of", "nst_of", "seed_table", "select_step", "summarize",
+           "load_run", "read_scalars", "read_setup", "plot_runs", "DASH", "INFERRED_MARK",
+           "Summary", "format_table", "mean_std", "method_of", "taps_of", "seed_table", "select_step", "summarize",
            "table_columns"]

@@ -134,12 +134,22 @@ def add_step_benchmark_args(parser: argparse.ArgumentParser, variants: list[str]
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     parser.add_argument("--steps", type=int, help="timed steps (median reported)")
     parser.add_argument("--warmup", type=int, help="untimed steps first")
-    parser.add_argument("--loss-weight", type=float, default=50.0, help="NST λ")
+    parser.add_argument("--loss-weight", type=float, help="NST loss_weight (default: NSTLoss's, 50)")
     parser.add_argument("--threads", type=int, help="CPU threads (torch.set_num_threads); 1 is steadier "
                                                    "on a shared machine")
     parser.add_argument("--variant", choices=variants, help=argparse.SUPPRESS)  # child process
     parser.add_argument("--teacher-ckpt", help=argparse.SUPPRESS)
     return parser
+
+
+def nst_loss_config(loss_weight: Optional[float]) -> dict:
+    """The benchmarked NST term: ``NSTLoss``'s defaults (the official setting), ``--loss-weight`` if given."""
+    return dict(type="NSTLoss", **({} if loss_weight is None else dict(loss_weight=loss_weight)))
+
+
+def loss_weight_flag(loss_weight: Optional[float]) -> list[str]:
+    """``--loss-weight`` for a child process, when one was given."""
+    return [] if loss_weight is None else ["--loss-weight", str(loss_weight)]
 
 
 def resolve_preset(args: argparse.Namespace, presets: dict[str, dict]) -> argparse.Namespace:

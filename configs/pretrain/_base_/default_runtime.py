@@ -17,6 +17,7 @@ custom_hooks = [
     dict(type='PlainCheckpointHook'),     # checkpoints load with torch.load(weights_only=True)
     dict(type='TeacherAccuracyHook'),     # the teacher's top-1/top-5 on val, once; stop if near chance (below)
     dict(type='ExportBackboneHook'),      # <work_dir>/backbone_<arch>.pth + .json at the end
+    dict(type='DistillStateHook'),        # <work_dir>/distill.json; adapters saved beside, not in, the student
     dict(type='IterationSeedHook'),       # reseed per iteration: a resumed run draws what the uninterrupted one would
 ]
 # The teacher's top-1 near chance (within 3 binomial standard deviations of 100/num_classes %, or below min_top1

@@ -1,5 +1,6 @@
 """Training hooks (registered in mmdet's ``HOOKS``)."""
-from .detection_hooks import BackboneCheckHook, DistillStateHook
+from .detection_hooks import BackboneCheckHook
+from .distill_hooks import DistillStateHook
 from .iteration_seed_hook import IterationSeedHook
 from .plain_checkpoint_hook import PlainCheckpointHook
 from .pretrain_hooks import ExportBackboneHook, TeacherAccuracyHook

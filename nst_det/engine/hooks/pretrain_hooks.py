@@ -11,7 +11,7 @@ from nst_det.engine.hooks.teacher_check import CLASSIFIER_DEFAULTS, check_settin
 from nst_det.pretrain.export import export_backbone, save_with_sidecar
 from nst_det.pretrain.metrics import TopKAccuracy
 from nst_det.registry import HOOKS
-from nst_det.sidecar import run_record, setup_record
+from nst_det.sidecar import export_record
 from nst_det.utils.weights import unwrap_model
 
 
@@ -70,10 +70,9 @@ class ExportBackboneHook(Hook):
     def record(self, runner) -> dict:
         """What the export sidecar says about the run (also stored in checkpoints' ``meta``; :mod:`nst_det.sidecar`)."""
         model = unwrap_model(runner.model)
-        setup = setup_record(dict(student=dict(arch=model.student_arch), teacher=model.teacher_cfg,
-                                  distill=model.distill_cfg), num_classes=model.num_classes)
-        return run_record(setup, epochs=runner.epoch, iters=runner.iter, val=self.last_metrics,
-                          teacher_val=runner.message_hub.get_info("teacher_accuracy"))
+        return export_record(model.student_arch, model.num_classes, model.teacher_cfg, model.distill_core.record(),
+                             epochs=runner.epoch, iters=runner.iter, val=self.last_metrics,
+                             teacher_val=runner.message_hub.get_info("teacher_accuracy"))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint.setdefault("meta", {})["nst_det"] = self.record(runner)
