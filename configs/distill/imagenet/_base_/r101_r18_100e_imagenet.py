@@ -6,7 +6,10 @@
 _base_ = ['../../../pretrain/_base_/default_runtime.py', '../../../pretrain/_base_/imagenet.py',
           '../../../pretrain/_base_/schedule_sgd_100e.py']
 
-teacher_checkpoint = 'checkpoints/resnet101.pth'   # torchvision, mmpretrain or nst_det format
+# The teacher this recipe expects: torchvision's original ResNet-101 weights, IMAGENET1K_V1 (77.37 % top-1 at
+# resize 256 / centre crop 224), downloaded once into torch's hub cache (README "Teachers by URL or torchvision
+# name"); a local file (torchvision, mmpretrain or nst_det format) or an https:// URL works too.
+teacher_checkpoint = 'torchvision://ResNet101_Weights.IMAGENET1K_V1'
 
 model = dict(
     type='ClassifierDistiller',

@@ -5,5 +5,6 @@
 # that baseline's scale: 2 · 100 / (values in the hint map: 2048 channels x 7 x 7 at 224 px).
 # Teacher ResNet-101, student ResNet-18, ImageNet, 100 epochs: ../_base_/r101_r18_100e_imagenet.py.
 _base_ = '../_base_/r101_r18_100e_imagenet.py'
+# teacher: torchvision://ResNet101_Weights.IMAGENET1K_V1 (set in the base)
 
 model = dict(distill=dict(loss=dict(type='FitNetLoss', loss_weight=2 * 100 / (2048 * 7 * 7))))
