@@ -163,3 +163,35 @@ def test_a_slurm_launch_outside_srun_is_one_line(monkeypatch, tmp_path):
     with pytest.raises(NSTDetError, match="expects to run under torchrun"):
         launch.start_distributed(cfg)
 
+
+
+def test_device_cpu_hides_the_gpus_and_restarts_a_tool_that_already_sees_one(monkeypatch):
+    from nst_det.utils import gpu
+
+    started = []
+    monkeypatch.setattr(gpu.os, "execv", lambda path, argv: started.append((path, argv)))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    monkeypatch.delenv("NST_DET_DEVICE", raising=False)
+    monkeypatch.setattr(sys, "orig_argv", [sys.executable, "-u", "tools/train_det.py", "c.py", "--device", "cpu"])
+    gpu.use_device("auto")
+    assert "CUDA_VISIBLE_DEVICES" not in os.environ and started == []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # mmengine has chosen cuda at import
+    gpu.use_device("cpu")
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "-1" and os.environ["NST_DET_DEVICE"] == "cpu"
+    assert started == [(sys.executable, [sys.executable, "-u", "tools/train_det.py", "c.py", "--device", "cpu"])]
+    gpu.use_device("cpu")  # the restarted tool: GPUs hidden already, no second start
+    assert len(started) == 1
+
+
+def test_a_failure_rank0_reported_is_not_printed_again_by_the_other_ranks(capsys):
+    from nst_det.utils.cli import run_cli
+
+    def failing(error):
+        def main(argv=None):
+            raise error
+        return main
+
+    assert run_cli(failing(NSTDetError("image file /x.jpg does not exist"))) == 1
+    assert capsys.readouterr().err == "error: image file /x.jpg does not exist\n"
+    assert run_cli(failing(RankZeroError("image file /x.jpg does not exist"))) == 1
+    assert capsys.readouterr().err == ""

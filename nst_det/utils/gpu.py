@@ -4,7 +4,7 @@ When ``nvidia-smi`` lists GPUs and ``torch.cuda.is_available()`` is False (typic
 than the CUDA the torch wheel was built for), mmengine quietly trains on the CPU, hundreds of times
 slower. :func:`unusable_gpu_message` says so with both CUDA versions and what to install; a run meant
 for the CPU says ``--device cpu`` (or ``NST_DET_DEVICE=cpu``), which also hides any usable GPU
-(``CUDA_VISIBLE_DEVICES=-1``, mmengine's switch for CPU training).
+(``CUDA_VISIBLE_DEVICES=-1``, mmengine's switch for CPU training; :func:`use_device`).
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from typing import Optional
 
 import torch
@@ -39,10 +40,16 @@ def nvidia_smi() -> Optional[tuple[list[str], str, str]]:
 
 
 def use_device(device: str) -> None:
-    """Act on ``--device``: ``"cpu"`` hides the GPUs from this process (call before CUDA is used)."""
-    if device == "cpu":
-        os.environ["CUDA_VISIBLE_DEVICES"] = "-1"
-        os.environ[DEVICE_ENV] = "cpu"
+    """Act on ``--device`` (its default: ``$NST_DET_DEVICE``): ``"cpu"`` hides the GPUs (``CUDA_VISIBLE_DEVICES=-1``).
+
+    mmengine picks its device when it is imported, before any flag is read; if torch can already use a GPU,
+    the tool is started again (same arguments, same process id) with the GPUs hidden.
+    """
+    if device != "cpu" or os.environ.get("CUDA_VISIBLE_DEVICES") == "-1":
+        return
+    os.environ.update(CUDA_VISIBLE_DEVICES="-1", **{DEVICE_ENV: "cpu"})
+    if torch.cuda.is_available():
+        os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
 
 
 def unusable_gpu_message() -> Optional[str]:
