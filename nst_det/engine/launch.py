@@ -22,8 +22,10 @@ from mmengine.dist import init_dist
 from mmengine.logging import print_log
 from mmengine.utils.dl_utils import set_multi_processing
 
+from nst_det.utils.distributed import parameter_digest
 from nst_det.utils.errors import NSTDetError
 from nst_det.utils.gpu import unusable_gpu_message
+from nst_det.utils.weights import unwrap_model
 
 DEFAULT_PORT = "29500"  # torch.distributed's and mmengine's default
 
@@ -104,8 +106,5 @@ def warn(message: str) -> None:
 def training_finished(runner) -> str:
     """The line each rank prints at the end: its rank, a digest of the trained parameters (the same on
     every rank when DDP kept them in step; the frozen teacher is not among them) and the work dir."""
-    from nst_det.utils.distributed import parameter_digest
-    from nst_det.utils.weights import unwrap_model
-
     return (f"rank {runner.rank}: training finished, parameters {parameter_digest(unwrap_model(runner.model))}, "
             f"work dir {runner.work_dir}")
