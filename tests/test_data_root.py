@@ -3,6 +3,7 @@ reads the annotation files the evaluators name (``CocoMetric(ann_file=...)``), n
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 from pathlib import Path
 
@@ -89,3 +90,14 @@ def test_evaluators_in_a_list_are_each_checked(coco_root, tmp_path):
                          dict(type="CocoMetric", ann_file=str(tmp_path / "gone.json"))]
     with pytest.raises(NSTDetError, match=r"gone\.json does not exist \(val_evaluator\[1\]\.ann_file\)"):
         check_datasets(cfg, TRAIN_LOADERS)
+
+
+@pytest.mark.parametrize("config, root", [(DEMO / "faster_rcnn_baseline_demo.py", "VOCdevkit"), (COCO_CONFIG, "coco")])
+def test_images_are_found_in_folder_listings_not_by_a_stat_each(det_data, monkeypatch, config, root):
+    cfg = Config.fromfile(str(config))
+    merge_options(cfg, {"data_root": f"{det_data}/{root}/"})
+    stats, real_stat = [], os.stat
+    monkeypatch.setattr(os, "stat", lambda path, *a, **k: stats.append(str(path)) or real_stat(path, *a, **k))
+    lines = check_datasets(cfg, TRAIN_LOADERS)
+    assert lines and sum(int(line.split(": ")[1].split()[0]) for line in lines) == 6  # 4 train + 2 val images
+    assert stats and not [path for path in stats if path.endswith(".jpg")]  # folders and annotation files only
