@@ -195,3 +195,18 @@ def test_a_failure_rank0_reported_is_not_printed_again_by_the_other_ranks(capsys
     assert capsys.readouterr().err == "error: image file /x.jpg does not exist\n"
     assert run_cli(failing(RankZeroError("image file /x.jpg does not exist"))) == 1
     assert capsys.readouterr().err == ""
+
+
+def test_the_parameter_digest_covers_every_parameter_shape_and_value():
+    from nst_det.utils.distributed import parameter_digest
+
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    model.register_parameter("scale", torch.nn.Parameter(torch.tensor(1.0)))  # 0-dim, as FCOS's Scale
+    model.register_parameter("empty", torch.nn.Parameter(torch.empty(0)))
+    digest = parameter_digest(model)
+    assert re.fullmatch(r"[0-9a-f]{16}", digest)
+    model[1].running_mean += 1  # buffers follow each rank's batches: not part of it
+    assert parameter_digest(model) == digest
+    with torch.no_grad():
+        model.scale += 1e-6
+    assert parameter_digest(model) != digest

@@ -76,5 +76,5 @@ def parameter_digest(module: torch.nn.Module) -> str:
     for name, tensor in module.named_parameters():
         value = tensor.detach().cpu().contiguous()
         digest.update(f"{name} {value.dtype} {tuple(value.shape)}".encode())
-        digest.update(value.view(torch.uint8).numpy().tobytes() if value.numel() else b"")
+        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()[:16]
