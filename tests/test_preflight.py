@@ -19,7 +19,7 @@ from nst_det.utils.errors import NSTDetError
 from det_fixtures import DEMO, tiny_run_options
 
 MMDET_TRAIN = Path(__import__("mmdet").__file__).parent / ".mim" / "tools" / "train.py"
-COMMON = {"work_dir", "cfg_options", "no_data_check", "launcher", "local_rank"}
+COMMON = {"work_dir", "cfg_options", "no_data_check", "launcher", "local_rank", "device"}
 
 
 def test_the_tools_share_one_set_of_runner_flags():

@@ -21,7 +21,7 @@ from mmengine.config import DictAction
 
 import nst_det.register_all  # noqa: F401  (the distiller, datasets, metrics; the safe checkpoint reader)
 from nst_det.det.weights import resolve_checkpoint
-from nst_det.pretrain.data import IMAGE_EXTENSIONS
+from nst_det.pretrain.samples import IMAGE_EXTENSIONS
 from nst_det.utils.cli import read_config, run_cli
 from nst_det.utils.errors import NSTDetError
 from nst_det.utils.weights import load_checked, read_state_dict

@@ -19,6 +19,7 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
+from nst_det.engine.launch import training_finished
 from nst_det.engine.preflight import preflight
 from nst_det.utils.cli import add_train_args, load_train_config, run_cli
 
@@ -31,6 +32,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print_log(note, logger="current")
     runner = Runner.from_cfg(cfg)
     runner.train()
+    print(training_finished(runner), flush=True)
     return 0
 
 

@@ -28,10 +28,12 @@ from mmengine.runner import Runner
 
 import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
 from nst_det.det.weights import resolve_checkpoint
+from nst_det.engine.launch import start_distributed
 from nst_det.engine.preflight import check_work_dir
 from nst_det.pretrain.classifiers import load_classifier_weights
-from nst_det.utils.cli import add_common_args, init_cpu_distributed, read_config, run_cli
+from nst_det.utils.cli import add_common_args, read_config, run_cli
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.gpu import use_device
 from nst_det.utils.weights import unwrap_model
 
 
@@ -44,6 +46,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    use_device(args.device)
     cfg = read_config(args.config, args.cfg_options)
     student = cfg.model.get("student") if cfg.model.get("type") == "ClassifierDistiller" else None
     if not student or not cfg.get("val_dataloader") or not cfg.get("val_evaluator"):
@@ -55,8 +58,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or str(Path("work_dirs") / Path(args.config).stem / "test")
     check_work_dir(cfg.work_dir)
-    if cfg.launcher != "none":
-        init_cpu_distributed(cfg, cfg.launcher)
+    start_distributed(cfg)
     checkpoint = args.checkpoint if "://" in args.checkpoint else str(resolve_checkpoint(args.checkpoint))
     runner = Runner.from_cfg(cfg)
     model = unwrap_model(runner.model)

@@ -33,8 +33,9 @@ from nst_det.det.weights import resolve_checkpoint
 from nst_det.engine.preflight import preflight
 from nst_det.evaluation import configure_test_evaluation
 from nst_det.evaluation.setup import PACK_DEFAULT_META_KEYS
-from nst_det.utils.cli import add_common_args, init_cpu_distributed, read_config, run_cli
+from nst_det.utils.cli import add_common_args, read_config, run_cli
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.gpu import use_device
 from nst_det.utils.weights import load_checked, read_state_dict, unwrap_model
 
 
@@ -85,6 +86,7 @@ def enable_tta(cfg: Config) -> list[str]:
 def load_test_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
     """The config with flags applied: student-only model, evaluation outputs, visualisation."""
     os.environ.setdefault("LOCAL_RANK", str(args.local_rank))
+    use_device(args.device)
     cfg = read_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(args.config).stem)
@@ -135,8 +137,6 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = get_args_parser().parse_args(argv)
     cfg, notes = load_test_config(args)
     notes += preflight(cfg, training=False, data_check=not args.no_data_check)
-    if cfg.launcher != "none":
-        init_cpu_distributed(cfg, cfg.launcher)
     runner = Runner.from_cfg(cfg)
     for note in notes:
         print_log(note, logger="current")

@@ -12,6 +12,7 @@ from mmengine.config import Config, DictAction
 
 from nst_det.utils.classes import update_class_count
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.gpu import DEVICE_ENV, DEVICES, use_device
 from nst_det.utils.loggers import VIS_BACKENDS, set_vis_backends
 
 AMP_DTYPES = ("float16", "bfloat16")
@@ -25,8 +26,11 @@ def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--no-data-check", action="store_true",
                         help="skip the up-front dataset check (it reads every annotation once)")
     parser.add_argument("--launcher", choices=["none", "pytorch", "slurm", "mpi"], default="none",
-                        help="job launcher; 'pytorch' under torchrun")
+                        help="job launcher: 'pytorch' under torchrun (tools/dist_train.sh), 'slurm' under srun "
+                             "(tools/slurm_train.sh)")
     parser.add_argument("--local-rank", "--local_rank", type=int, default=0)
+    parser.add_argument("--device", choices=DEVICES, default=os.environ.get(DEVICE_ENV, "auto"),
+                        help=f"'cpu': run on the CPU even where a GPU is listed (default: ${DEVICE_ENV} or auto)")
     return parser
 
 
@@ -59,11 +63,10 @@ def load_train_config(args: argparse.Namespace) -> Config:
     :func:`~nst_det.engine.preflight.preflight`)."""
     if "LOCAL_RANK" not in os.environ:
         os.environ["LOCAL_RANK"] = str(args.local_rank)
+    use_device(args.device)
     config_path = Path(args.config)
     cfg = read_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
-    if args.launcher != "none":
-        init_cpu_distributed(cfg, args.launcher)
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / config_path.stem)
     if args.amp:
         apply_amp(cfg, args.amp_dtype)
@@ -154,38 +157,11 @@ def read_config(path: Union[str, Path], options: dict) -> Config:
     return cfg
 
 
-def init_cpu_distributed(cfg: Config, launcher: str) -> None:
-    """Without a GPU, start a gloo process group before the Runner does.
-
-    mmengine 0.10.7's pytorch launcher calls ``torch.cuda.set_device`` unconditionally; the Runner
-    skips its own initialisation when a process group already exists. DDP wraps CPU modules
-    without ``device_ids``.
-    """
-    import torch
-    import torch.distributed as dist
-    from mmengine.logging import print_log
-
-    if torch.cuda.is_available():
-        return
-    if launcher != "pytorch":
-        raise NSTDetError(f"--launcher {launcher} needs GPUs; on CPU use --launcher pytorch under torchrun")
-    if "RANK" not in os.environ or "WORLD_SIZE" not in os.environ:
-        raise NSTDetError("--launcher pytorch expects to run under torchrun (RANK and WORLD_SIZE are not set)")
-    cfg.setdefault("env_cfg", {}).setdefault("dist_cfg", {})["backend"] = "gloo"
-    # mmengine's default DDP wrapper passes device_ids=[LOCAL_RANK], which CPU modules refuse
-    wrapper = cfg.get("model_wrapper_cfg") or dict(type="MMDistributedDataParallel", broadcast_buffers=False,
-                                                   find_unused_parameters=cfg.get("find_unused_parameters", False))
-    wrapper["device_ids"] = None
-    cfg.model_wrapper_cfg = wrapper
-    if not dist.is_initialized():
-        dist.init_process_group(backend="gloo")
-    print_log(f"no CUDA device: rank {dist.get_rank()} of {dist.get_world_size()} runs on CPU over gloo",
-              logger="current")
-
-
 def _replace_prefix(node: Any, old: str, new: str) -> Any:
     if isinstance(node, str):
-        return new + node[len(old):] if node.startswith(old) else node
+        if node.startswith(old):
+            return new + node[len(old):]
+        return new.rstrip("/") if old.endswith("/") and node == old.rstrip("/") else node
     if isinstance(node, dict):
         return type(node)({k: _replace_prefix(v, old, new) for k, v in node.items()})
     if isinstance(node, (list, tuple)):
@@ -193,19 +169,31 @@ def _replace_prefix(node: Any, old: str, new: str) -> Any:
     return node
 
 
+def _same_ending(old: str, new: str) -> str:
+    """``new`` with a trailing ``/`` exactly where ``old`` has one (``/data/coco`` for ``data/coco/``
+    gives ``/data/coco/``), so ``data_root + 'annotations/...'`` stays a path either way."""
+    if old.endswith("/") and new and not new.endswith("/"):
+        return new + "/"
+    if not old.endswith("/") and new.endswith("/") and new.rstrip("/"):
+        return new.rstrip("/")
+    return new
+
+
 def merge_options(cfg: Config, options: dict) -> None:
     """``cfg.merge_from_dict(options)``, where a top-level path variable also moves what was built from it.
 
     Configs keep each data root and checkpoint in one top-level variable (``data_root = 'data/coco/'``)
-    and build nested paths from it when the file is read. ``--cfg-options data_root=/x/coco/``
-    would change only the variable; here every string in the config that started with the old value
-    is rewritten to start with the new one. Likewise the class count, ``num_classes`` (and ``classes_from``),
-    reaches every head of the model (:func:`~nst_det.utils.classes.update_class_count`).
+    and build nested paths from it when the file is read (mmdet's ``ann_file=data_root +
+    'annotations/...'``). ``--cfg-options data_root=/x/coco/`` would change only the variable; here
+    every string in the config that started with the old value is rewritten to start with the new one,
+    and the new value takes the old one's trailing ``/`` or lack of it (``data_root=/x/coco`` and
+    ``data_root=/x/coco/`` give the same paths). Likewise the class count, ``num_classes`` (and
+    ``classes_from``), reaches every head of the model (:func:`~nst_det.utils.classes.update_class_count`).
     """
-    moved = {k: (cfg[k], v) for k, v in options.items()
+    moved = {k: (cfg[k], _same_ending(cfg[k], v)) for k, v in options.items()
              if "." not in k and isinstance(cfg.get(k), str) and cfg.get(k) and isinstance(v, str)}
     num_classes = cfg.get("num_classes")
-    cfg.merge_from_dict(options)
+    cfg.merge_from_dict({**options, **{k: new for k, (_, new) in moved.items()}})
     for key, (old, new) in moved.items():
         for name in list(cfg.keys()):
             if name != key:
@@ -236,6 +224,8 @@ def run_cli(main: Callable[[Optional[list[str]]], int], argv: Optional[list[str]
         finish_distributed()
         return status
     except NSTDetError as exc:
+        if getattr(exc, "reported_elsewhere", False):  # rank 0 printed it
+            return 1
         # errors raised in DataLoader workers arrive wrapped with the worker's traceback: keep the last line
         lines = [line for line in str(exc).strip().splitlines() if line.strip()]
         message = re.sub(r"^[\w.]*(NSTDetError|InvalidInputError): ", "", lines[-1] if lines else "")
