@@ -2,6 +2,7 @@
 small stand-ins through the config's own top-level variables (as ``--cfg-options`` would)."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Optional
@@ -129,7 +130,14 @@ def test_config_builds(config: Path, files, tmp_path):
     variables = {"backbone_checkpoint": str(files[student_of(model_cfg.backbone)])}
     if "teacher_checkpoint" in cfg:
         variables["teacher_checkpoint"] = str(feature_checkpoint(cfg.teacher_config, tmp_path / "teacher.pth"))
+    if "classes_from" in cfg:  # a dataset of one's own: the heads take its category count
+        annotations = tmp_path / "train.json"
+        categories = [{"id": i, "name": f"class{i}"} for i in (3, 1, 2)]
+        annotations.write_text(json.dumps({"images": [], "annotations": [], "categories": categories}))
+        variables["classes_from"] = str(annotations)
     model = build_model(config, **variables)
+    if "classes_from" in cfg:
+        assert model.roi_head.bbox_head.num_classes == 3
     assert check_backbone_file(model.backbone) == variables["backbone_checkpoint"]
     if isinstance(model, NSTDistillDetector):
         # the levels the config names, and its family's: P2-P5 for two-stage detectors (P6 of their FPN is a

@@ -156,5 +156,6 @@ def test_a_checkpoint_carrying_code_is_refused_by_train_det_and_never_run(det_da
     last = result.stderr.strip().splitlines()[-1]
     assert re.fullmatch(rf"error: (teacher checkpoint|backbone file|resume checkpoint) {re.escape(str(evil))} refers "
                         r"to io\.open, which no checkpoint needs and an attack would use: refusing it \(nothing in it "
-                        r"was run\)\. Use weights from a source you trust", last), result.stderr[-3000:]
+                        r"was run\): a name only code execution, file access or another loader needs\. Use weights from a "
+                        r"source you trust", last), result.stderr[-3000:]
     assert not target.exists()

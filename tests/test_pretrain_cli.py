@@ -168,7 +168,7 @@ def test_malicious_resume_checkpoint_is_refused_before_anything_runs(tmp_path, t
                        "--cfg-options", *tiny_options(tiny_data)])
     assert result.returncode == 1
     assert re.fullmatch(r"error: resume checkpoint .*evil\.pth refers to io\.open, which no checkpoint needs and "
-                        r"an attack would use: refusing it \(nothing in it was run\)\. Use weights from a source "
-                        r"you trust", result.stderr.strip().splitlines()[-1]), result.stderr[-2000:]
+                        r"an attack would use: refusing it \(nothing in it was run\): a name only code execution, file "
+                        r"access or another loader needs\. Use weights from a source you trust", result.stderr.strip().splitlines()[-1]), result.stderr[-2000:]
     assert not target.exists()
 

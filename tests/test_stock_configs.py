@@ -145,3 +145,22 @@ def test_the_tools_train_test_and_infer_a_stock_mmdet_config(det_data, tmp_path)
                                       "--cfg-options", *quick])
     assert infer.returncode == 0, infer.stderr[-3000:]
     assert (tmp_path / "out" / "detections.json").is_file()
+
+
+def test_each_runner_draws_with_the_visualizer_its_config_names(tmp_path):
+    """A second runner in one process (a tool's ``main`` called twice) gets the stock ``'visualizer'`` back from
+    mmengine's instance table; it must still be the instance DetVisualizationHook finds, not a plain
+    ``Visualizer`` created in between (which has no ``pred_score_thr``)."""
+    from mmdet.visualization import DetLocalVisualizer
+    from mmengine.visualization import Visualizer
+
+    from nst_det.engine.runner import NSTDetRunner
+
+    runner = object.__new__(NSTDetRunner)  # build_visualizer reads these two attributes alone
+    runner._experiment_name, runner._log_dir = "experiment", str(tmp_path)
+    config = dict(type="mmdet.DetLocalVisualizer", name="visualizer")
+    first = runner.build_visualizer(dict(config))
+    Visualizer.get_instance("a plain visualizer made in between", save_dir=str(tmp_path))
+    second = runner.build_visualizer(dict(config))
+    assert second is first and isinstance(second, DetLocalVisualizer)
+    assert Visualizer.get_current_instance() is second

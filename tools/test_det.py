@@ -31,6 +31,7 @@ from mmengine.runner import Runner
 import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
 from nst_det.det.weights import resolve_checkpoint
 from nst_det.engine.preflight import preflight
+from nst_det.engine.runner import build_runner
 from nst_det.evaluation import configure_test_evaluation
 from nst_det.evaluation.setup import PACK_DEFAULT_META_KEYS
 from nst_det.utils.cli import add_common_args, read_config, run_cli
@@ -137,7 +138,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     args = get_args_parser().parse_args(argv)
     cfg, notes = load_test_config(args)
     notes += preflight(cfg, training=False, data_check=not args.no_data_check)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     for note in notes:
         print_log(note, logger="current")
     checkpoint = load_student_weights(runner, args.checkpoint)

@@ -21,11 +21,11 @@ import sys
 from typing import Optional
 
 from mmengine.logging import print_log
-from mmengine.runner import Runner
 
 import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
 from nst_det.engine.launch import training_finished
 from nst_det.engine.preflight import preflight
+from nst_det.engine.runner import build_runner
 from nst_det.utils.cli import add_train_args, load_train_config, run_cli
 from nst_det.utils.errors import NSTDetError
 
@@ -38,7 +38,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     cfg = load_train_config(args)
     for note in preflight(cfg, training=True, data_check=not args.no_data_check):
         print_log(note, logger="current")
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
     print(training_finished(runner), flush=True)
     return 0

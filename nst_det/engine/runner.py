@@ -12,7 +12,9 @@ from __future__ import annotations
 import copy
 
 from mmdet.registry import RUNNERS
+from mmengine.config import Config
 from mmengine.runner import Runner
+from mmengine.visualization import Visualizer
 
 from nst_det.det.runtime import add_project_hooks
 
@@ -26,3 +28,22 @@ class NSTDetRunner(Runner):
         cfg = copy.deepcopy(cfg)
         add_project_hooks(cfg)
         return super().from_cfg(cfg)
+
+    def build_visualizer(self, visualizer=None) -> Visualizer:
+        """mmengine's visualizer, made the one ``Visualizer.get_current_instance()`` returns.
+
+        Stock configs name their visualizer ``'visualizer'``. A second runner in the same process (a tool's
+        ``main`` called twice, a notebook) gets that existing instance back without moving it to the end of
+        ``Visualizer._instance_dict``, so the hooks (``DetVisualizationHook``) would draw with whichever
+        visualizer was created last: a plain ``Visualizer`` that has no ``pred_score_thr``.
+        """
+        built = super().build_visualizer(visualizer)
+        Visualizer._instance_dict.pop(built.instance_name, None)
+        Visualizer._instance_dict[built.instance_name] = built
+        return built
+
+
+def build_runner(cfg: Config) -> Runner:
+    """The runner of a detection config, as mmdet's ``tools/train.py`` builds it: its ``runner_type``
+    (:class:`NSTDetRunner` for the project's configs), else mmengine's :class:`~mmengine.runner.Runner`."""
+    return RUNNERS.build(cfg) if "runner_type" in cfg else Runner.from_cfg(cfg)
