@@ -19,8 +19,8 @@ from tooling import ROOT, tool_env
 
 from nst_det.data import make_detection_dataset
 from nst_det.det import load_model_config
+from nst_det.engine.cli import merge_options
 from nst_det.registry import MODELS
-from nst_det.utils.cli import merge_options
 
 DEMO = ROOT / "configs" / "demo"
 TEACHER_CONFIG = DEMO / "faster_rcnn_r34_teacher_demo.py"

@@ -8,7 +8,7 @@ import pytest
 from mmengine.runner import Runner
 from tooling import run_tool
 
-from nst_det.utils.cli import add_train_args, load_train_config
+from nst_det.engine.cli import add_train_args, load_train_config
 from nst_det.utils.errors import NSTDetError
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,10 +19,12 @@ from checkpoint_entry_points import ENTRY_POINTS
 from mmengine.runner.checkpoint import CheckpointLoader
 from tooling import run_tool
 
+from nst_det.engine.plain_data import convert_checkpoint
 from nst_det.pretrain.classifiers import load_classifier_weights
 from nst_det.utils import checkpoint as checkpoint_module
-from nst_det.utils.checkpoint import convert_checkpoint, read_checkpoint, student_state_dict
+from nst_det.utils.checkpoint import read_checkpoint
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.weights import student_state_dict
 
 from det_fixtures import DEMO, ROOT, TEACHER_CONFIG, build_model, tiny_run_options
 from malicious_pickles import HOSTILE, PAYLOADS, RAW_PAYLOADS, payload_bytes, write_checkpoint
@@ -111,7 +113,7 @@ def test_torchvision_state_dict_loads_as_it_is(tmp_path):
 def test_model_zoo_checkpoint_with_numpy_meta(legacy_format, tmp_path, monkeypatch):
     """mmdet 2.x / mmcv 1.x style: numpy values in meta, an optimizer, an unknown object; old and new formats."""
     logged = []
-    monkeypatch.setattr(checkpoint_module, "print_log", lambda message, **_: logged.append(message))
+    monkeypatch.setattr(checkpoint_module.logger, "info", lambda message, *_, **__: logged.append(message))
     model = torchvision.models.resnet18()
     state_dict = model.state_dict()
     checkpoint = {"meta": {"epoch": 12, "CLASSES": ("car", "person"), "mean": np.array([123.675, 116.28]),
@@ -188,7 +190,7 @@ def test_damaged_and_missing_files_get_one_clean_line(tmp_path):
 @pytest.mark.slow
 def test_stock_runner_checkpoint_is_read_as_data(stock, monkeypatch):
     logged = []
-    monkeypatch.setattr(checkpoint_module, "print_log", lambda message, **_: logged.append(message))
+    monkeypatch.setattr(checkpoint_module.logger, "info", lambda message, *_, **__: logged.append(message))
     with pytest.raises(pickle.UnpicklingError):
         torch.load(stock["numpy_meta"], weights_only=True)  # what stock tools do on torch >= 2.6
     checkpoint = read_checkpoint(stock["numpy_meta"], what="teacher checkpoint")

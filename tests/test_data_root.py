@@ -13,8 +13,8 @@ from mmengine.config import Config
 from tooling import ROOT
 
 from nst_det.det.datasets import check_datasets
+from nst_det.engine.cli import merge_options
 from nst_det.engine.preflight import TEST_LOADERS, TRAIN_LOADERS
-from nst_det.utils.cli import merge_options
 from nst_det.utils.errors import NSTDetError
 
 from det_fixtures import DEMO

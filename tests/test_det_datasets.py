@@ -11,7 +11,7 @@ from mmengine.config import Config
 from tooling import run_tool
 
 from nst_det.det.datasets import check_datasets
-from nst_det.utils.cli import merge_options
+from nst_det.engine.cli import merge_options
 from nst_det.utils.errors import NSTDetError
 
 from det_fixtures import DEMO

@@ -11,13 +11,12 @@ import torch
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from nst_det.det import NSTDistillDetector, check_backbone_file, load_model_config, select_levels
-from nst_det.engine import BackboneCheckHook
+from nst_det.engine import BackboneCheckHook, DistillStateHook
 from nst_det.registry import DATASETS, MODELS
 from nst_det.utils.errors import NSTDetError
 
@@ -100,10 +99,10 @@ def test_the_teacher_follows_to_and_casts(weight_files):
 
 def test_warmup_ramps_with_the_runner_iteration(weight_files):
     model = MODELS.build(nst_cfg(weight_files, warmup_iters=4).model)
-    hub = MessageHub.get_instance("test_det_warmup")
-    hub.update_info("iter", 1)
+    hook = DistillStateHook()  # tells the core the runner's iteration before each training iteration
+    hook.before_train_iter(SimpleNamespace(model=model, iter=1), batch_idx=0)
     assert model.distill_core.warmup_factor() == pytest.approx(0.5)
-    hub.update_info("iter", 10)
+    hook.before_train_iter(SimpleNamespace(model=model, iter=10), batch_idx=0)
     assert model.distill_core.warmup_factor() == 1.0
 
 

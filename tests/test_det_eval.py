@@ -13,9 +13,9 @@ from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
-from nst_det.evaluation import configure_test_evaluation
+from nst_det.engine.cli import merge_options
+from nst_det.engine.evaluation import configure_test_evaluation
 from nst_det.registry import DATASETS
-from nst_det.utils.cli import merge_options
 
 from det_fixtures import DEMO, plain_pycocotools
 

@@ -13,7 +13,7 @@ from PIL import Image
 from tooling import run_tool
 
 from nst_det.det.images import CheckedLoadImageFromFile, truncation_problem, use_checked_image_loading
-from nst_det.det.runtime import apply_runtime_switches
+from nst_det.engine.runtime import apply_runtime_switches
 from nst_det.registry import TRANSFORMS
 from nst_det.utils.errors import NSTDetError
 

@@ -18,10 +18,10 @@ import pytest
 from mmengine.config import Config
 from tooling import ROOT, run_tool
 
+from nst_det.engine.cli import add_train_args, load_train_config
 from nst_det.reporting import load_run
 from nst_det.reporting.tensorboard import read_event_scalars
 from nst_det.utils import loggers
-from nst_det.utils.cli import add_train_args, load_train_config
 from nst_det.utils.errors import NSTDetError
 
 RUN = ROOT / "tests" / "data" / "frcnn_demo_tensorboard"

@@ -43,7 +43,7 @@ FAMILIES = {
 # one interpreter trains every config given: a tool's main() per argv, stopping at the first failure
 DRIVER = """
 import importlib.util, json, sys
-from nst_det.utils.cli import run_cli
+from nst_det.engine.cli import run_cli
 spec = importlib.util.spec_from_file_location("tool", sys.argv[1])
 tool = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(tool)

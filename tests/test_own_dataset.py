@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from tooling import ROOT, run_tool
 
+from nst_det.engine.cli import read_config
 from nst_det.registry import MODELS
-from nst_det.utils.cli import read_config
 from nst_det.utils.errors import NSTDetError
 
 from det_fixtures import NUM_TRAINVAL

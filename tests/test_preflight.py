@@ -10,10 +10,10 @@ import pytest
 from mmengine.config import Config
 from tooling import run_tool
 
-from nst_det.det.runtime import apply_runtime_switches, unapplied_switches
+from nst_det.engine.cli import add_common_args, add_train_args
 from nst_det.engine.hooks import RuntimeSwitchesHook
 from nst_det.engine.preflight import preflight
-from nst_det.utils.cli import add_common_args, add_train_args
+from nst_det.engine.runtime import apply_runtime_switches, unapplied_switches
 from nst_det.utils.errors import NSTDetError
 
 from det_fixtures import DEMO, tiny_run_options

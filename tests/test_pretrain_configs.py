@@ -10,10 +10,10 @@ import torchvision
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from nst_det.engine.cli import merge_options
 from nst_det.losses import NSTLoss
 from nst_det.pretrain import STUDENTS, ClassifierDistiller
 from nst_det.registry import MODELS
-from nst_det.utils.cli import merge_options
 from nst_det.utils.download import url_of
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,8 +11,9 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Dataset
 
+from nst_det.engine.seeded_data import SeededDataset, SeededSampler, seed_train_samples
 from nst_det.registry import DATA_SAMPLERS, DATASETS
-from nst_det.seeding import SeededDataset, SeededSampler, seed_train_samples, seeded_rngs
+from nst_det.seeding import seeded_rngs
 from nst_det.utils.errors import NSTDetError
 
 from det_fixtures import DEMO

@@ -12,8 +12,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from tooling import NST_CONFIG, PRETRAIN, run_tool, tiny_options
 
+from nst_det.engine.cli import apply_amp
 from nst_det.registry import MODELS
-from nst_det.utils.cli import apply_amp
 from nst_det.utils.errors import NSTDetError
 
 PREPROCESSOR = dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])

@@ -9,10 +9,10 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from tooling import run_tool, tiny_options
 
+from nst_det.engine.cli import add_common_args, merge_options
 from nst_det.engine.hooks import TeacherCheckHook
 from nst_det.engine.hooks.teacher_check import CLASSIFIER_DEFAULTS, chance_bound, check_settings, check_top1
 from nst_det.engine.preflight import preflight
-from nst_det.utils.cli import add_common_args, merge_options
 from nst_det.utils.errors import NSTDetError
 
 from det_fixtures import DEMO, TEACHER_CONFIG, feature_checkpoint, tiny_run_options

@@ -31,7 +31,7 @@ from typing import Callable, Optional
 
 import torch
 
-from nst_det.utils.benchmark import (
+from _lib.benchmark import (
     add_step_benchmark_args,
     loss_weight_flag,
     measure_steps,

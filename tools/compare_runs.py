@@ -20,8 +20,8 @@ import argparse
 import sys
 from typing import Optional
 
+from nst_det.engine.cli import run_cli
 from nst_det.reporting import format_table, load_run, plot_runs, summarize
-from nst_det.utils.cli import run_cli
 from nst_det.utils.errors import NSTDetError
 
 

@@ -19,9 +19,9 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
+from nst_det.engine.cli import add_train_args, load_train_config, run_cli
 from nst_det.engine.launch import training_finished
 from nst_det.engine.preflight import preflight
-from nst_det.utils.cli import add_train_args, load_train_config, run_cli
 
 
 def main(argv: Optional[list[str]] = None) -> int:

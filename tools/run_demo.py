@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from nst_det.demo_report import PredictionPair, build_report
 from nst_det.reporting import seed_table
-from nst_det.utils.steps import Step, StepFailed, duration, run_steps
+
+from _lib.demo_report import PredictionPair, build_report
+from _lib.steps import Step, StepFailed, duration, run_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -27,14 +27,13 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
-from nst_det.det.weights import resolve_checkpoint
+from nst_det.engine.cli import add_common_args, read_config, run_cli
 from nst_det.engine.launch import start_distributed
 from nst_det.engine.preflight import check_work_dir
 from nst_det.pretrain.classifiers import load_classifier_weights
-from nst_det.utils.cli import add_common_args, read_config, run_cli
 from nst_det.utils.errors import NSTDetError
 from nst_det.utils.gpu import use_device
-from nst_det.utils.weights import unwrap_model
+from nst_det.utils.weights import resolve_checkpoint, unwrap_model
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -3,7 +3,7 @@
 * ``checked_image_loading = True``: every ``LoadImageFromFile`` step becomes
   :class:`~nst_det.det.images.CheckedLoadImageFromFile` (truncated or undecodable images are named).
 * ``seed_per_sample = True`` (training only): augmentation seeded by ``(seed, epoch, index)``
-  (:func:`nst_det.seeding.seed_train_samples`), so resumed runs continue exactly.
+  (:func:`nst_det.engine.seeded_data.seed_train_samples`), so resumed runs continue exactly.
 
 Switches are top-level keys, so stock mmdet configs (which lack them) run unchanged. The tools record
 what they applied in ``cfg.applied_runtime_switches``; a config run by another tool (mmdet's
@@ -19,7 +19,7 @@ from __future__ import annotations
 from mmengine.config import Config
 
 from nst_det.det.images import use_checked_image_loading
-from nst_det.seeding import seed_train_samples
+from nst_det.engine.seeded_data import seed_train_samples
 
 APPLIED_KEY = "applied_runtime_switches"
 HOOKS_KEY = "nst_det_hooks"

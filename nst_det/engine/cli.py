@@ -1,4 +1,5 @@
-"""What the training tools share: mmdet-style flags, config merging, and one-line user errors."""
+"""What the tools share: mmdet-style flags, config reading and merging (``package::`` names:
+:func:`~nst_det.det.teacher.config_file`), and one-line user errors."""
 from __future__ import annotations
 
 import argparse
@@ -6,10 +7,12 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional
 
 from mmengine.config import Config, DictAction
 
+from nst_det.det.teacher import config_file
+from nst_det.utils.checkpoint import PathLike
 from nst_det.utils.classes import update_class_count
 from nst_det.utils.errors import NSTDetError
 from nst_det.utils.gpu import DEVICE_ENV, DEVICES, use_device
@@ -88,7 +91,7 @@ def load_train_config(args: argparse.Namespace) -> Config:
 
 
 def apply_amp(cfg: Config, dtype: str) -> None:
-    """``--amp``: bfloat16 autocast (:class:`~nst_det.optim.BF16OptimWrapper`, CPU or GPU) or float16
+    """``--amp``: bfloat16 autocast (:class:`~nst_det.engine.optim.BF16OptimWrapper`, CPU or GPU) or float16
     with dynamic loss scaling (mmengine's ``AmpOptimWrapper``, GPU only)."""
     import torch
 
@@ -115,37 +118,7 @@ def enable_auto_scale_lr(cfg: Config, config_path: Path) -> None:
     scale.enable = True
 
 
-def config_file(name: Union[str, Path]) -> Path:
-    """The file of a config name: a path, or ``package::dir/file.py`` as mim and mmengine's ``_base_`` take it
-    (``mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py``: the config shipped in mmdet's ``.mim/configs``;
-    ``mmpretrain::...`` where mmpretrain is installed).
-
-    Raises:
-        NSTDetError: the file does not exist, or the package is unknown to mmengine or not installed.
-    """
-    text = str(name)
-    if "::" not in text:
-        path = Path(text)
-        if not path.is_file():
-            raise NSTDetError(f"config file {path} does not exist")
-        return path
-    package = text.partition("::")[0]
-    try:  # mmengine's own resolver for `package::` names in _base_ (it never installs anything)
-        path, _ = Config._get_cfg_path(text, "")
-    except ModuleNotFoundError:
-        raise NSTDetError(f"config {text} is in the {package} package, which is not installed "
-                          f"(pip install {package})") from None
-    except (AssertionError, ValueError):
-        raise NSTDetError(f"config {text}: '{package}::' is no package mmengine knows configs of; "
-                          "write e.g. mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py") from None
-    except FileNotFoundError:
-        raise NSTDetError(f"config {text} does not exist in the installed {package}'s configs") from None
-    if not Path(path).is_file():
-        raise NSTDetError(f"config {text} does not exist in the installed {package}'s configs ({path})")
-    return Path(path)
-
-
-def read_config(path: Union[str, Path], options: dict) -> Config:
+def read_config(path: PathLike, options: dict) -> Config:
     """Read a config (a file or a ``package::`` name, :func:`config_file`) and apply ``--cfg-options``
     (see :func:`merge_options`); one-line errors."""
     path = config_file(path)

@@ -1,4 +1,4 @@
-"""``NamedVOCMetric``: mmdet's ``VOCMetric`` whose per-class table names the dataset's classes."""
+"""Detection metrics: ``NamedVOCMetric``, mmdet's ``VOCMetric`` whose per-class table names the dataset's classes."""
 from __future__ import annotations
 
 from mmdet.evaluation import VOCMetric

@@ -19,8 +19,9 @@ import numpy as np
 from PIL import Image as PILImage
 
 from nst_det.reporting import load_run, summarize, table_columns
-from nst_det.utils.document import Code, Document, Heading, Image, Paragraph, Table
-from nst_det.utils.steps import Step, duration
+
+from .document import Code, Document, Heading, Image, Paragraph, Table
+from .steps import Step, duration
 
 DET_METRICS = (("pascal_voc/mAP", "VOC mAP"), ("coco/bbox_mAP", "COCO AP"), ("coco/bbox_mAP_50", "AP50"),
                ("coco/bbox_mAP_75", "AP75"))
