@@ -26,7 +26,7 @@ from nst_det.pretrain.export import backbone_from_checkpoint
 from nst_det.utils.checkpoint import read_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-TEACHER_CONFIG = ROOT / "configs" / "demo" / "faster_rcnn_r34_teacher_demo.py"
+TEACHER_CONFIG = ROOT / "configs" / "detection" / "demo" / "faster-rcnn_r34_fpn_ce-backbone_8e_demo.py"
 
 
 def tool_module(name: str) -> Any:

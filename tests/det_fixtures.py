@@ -22,8 +22,9 @@ from nst_det.det import load_model_config
 from nst_det.engine.cli import merge_options
 from nst_det.registry import MODELS
 
-DEMO = ROOT / "configs" / "demo"
-TEACHER_CONFIG = DEMO / "faster_rcnn_r34_teacher_demo.py"
+DEMO = ROOT / "configs" / "detection" / "demo"  # the CPU-sized demo detectors
+FPN_DISTILL = ROOT / "configs" / "distill" / "mmdet"  # <method>/<method>-fpn_<teacher>_<student>_...py
+TEACHER_CONFIG = DEMO / "faster-rcnn_r34_fpn_ce-backbone_8e_demo.py"
 NUM_TRAINVAL, NUM_TEST = 4, 2
 
 

@@ -17,10 +17,10 @@ from nst_det.engine.cli import merge_options
 from nst_det.engine.evaluation import configure_test_evaluation
 from nst_det.registry import DATASETS
 
-from det_fixtures import DEMO, plain_pycocotools
+from det_fixtures import FPN_DISTILL, plain_pycocotools
 
-VOC_CONFIG = DEMO / "faster_rcnn_nst_demo.py"
-COCO_CONFIG = DEMO / "faster_rcnn_nst_demo_coco.py"
+VOC_CONFIG = FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"
+COCO_CONFIG = FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo-coco.py"
 
 
 def ground_truth_predictions(sample, perturb: bool) -> InstanceData:

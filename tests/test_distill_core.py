@@ -20,7 +20,7 @@ from nst_det.losses import ATLoss, NSTLoss
 from nst_det.registry import MODELS
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO
+from det_fixtures import FPN_DISTILL
 
 PREPROCESSOR = dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 TAP = ("layer4", "layer4")
@@ -62,7 +62,7 @@ def test_loss_none_means_no_feature_loss_in_both_stages(teacher_file, weight_fil
         classifier(teacher_file, taps=[TAP], loss=None)
     kd_only = classifier(teacher_file, taps=[], loss=None, kd_loss=dict(type="KDLoss"))
     assert not kd_only.distill_core.losses and kd_only.distill_core.kd_loss is not None
-    cfg = Config.fromfile(str(DEMO / "faster_rcnn_nst_demo.py"))
+    cfg = Config.fromfile(str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"))
     cfg.model.student.backbone.init_cfg = None
     cfg.model.teacher.checkpoint = str(weight_files["teacher"])
     cfg.model.distill.loss = None  # the detection stage always has levels to distil: never a silent NST
@@ -154,7 +154,7 @@ def test_the_record_says_what_was_built_and_the_hook_writes_it(teacher_file, tmp
 
 
 def test_a_detection_run_records_its_networks_and_loss_too(weight_files, tmp_path):
-    cfg = Config.fromfile(str(DEMO / "faster_rcnn_nst_demo.py"))
+    cfg = Config.fromfile(str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"))
     cfg.model.student.backbone.init_cfg = None
     cfg.model.teacher.checkpoint = str(weight_files["teacher"])
     cfg.model.distill.update(level_weights=dict(p2=0.5))
@@ -169,7 +169,7 @@ def test_a_detection_run_records_its_networks_and_loss_too(weight_files, tmp_pat
 
 def test_every_feature_loss_runs_in_the_detection_stage_too(weight_files):
     """FitNet (with its regressor on every level) and AT on FPN levels, each image's valid region only."""
-    cfg = Config.fromfile(str(DEMO / "faster_rcnn_nst_demo.py"))
+    cfg = Config.fromfile(str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"))
     cfg.model.student.backbone.init_cfg = None
     cfg.model.teacher.checkpoint = str(weight_files["teacher"])
     cfg.model.distill.update(taps=("p3", "p4"), warmup_iters=0,

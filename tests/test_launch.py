@@ -21,7 +21,7 @@ from nst_det.utils.errors import NSTDetError
 
 from det_fixtures import DEMO
 
-DET_CONFIG = DEMO / "faster_rcnn_baseline_demo.py"
+DET_CONFIG = DEMO / "faster-rcnn_r18_fpn_ce-backbone_8e_demo.py"
 
 
 # ----------------------------------------------------------------------------- the total batch

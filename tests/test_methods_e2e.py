@@ -34,10 +34,12 @@ IMAGENET_METHODS = {
 FPN_METHODS = {"nst": "NST", "mse": "MSE", "pkd": "PKD", "cwd": "CWD"}
 # family: (config name after "<method>-fpn_", teacher demo config, distilled levels)
 FAMILIES = {
-    "faster_rcnn": ("frcnn-r34_frcnn-r18_8e_demo.py", "faster_rcnn_r34_teacher_demo.py", ("p2", "p3", "p4", "p5")),
-    "retinanet": ("retina-r34_retina-r18_8e_demo.py", "retinanet_r34_teacher_demo.py", ("p3", "p4", "p5", "p6", "p7")),
-    "fcos": ("fcos-r34_fcos-r18_8e_demo.py", "fcos_r34_teacher_demo.py", ("p3", "p4", "p5", "p6", "p7")),
-    "cascade_rcnn": ("cascade-r34_cascade-r18_8e_demo.py", "cascade_rcnn_r34_teacher_demo.py",
+    "faster_rcnn": ("frcnn-r34_frcnn-r18_8e_demo.py", "faster-rcnn_r34_fpn_ce-backbone_8e_demo.py",
+                    ("p2", "p3", "p4", "p5")),
+    "retinanet": ("retina-r34_retina-r18_8e_demo.py", "retinanet_r34_fpn_ce-backbone_8e_demo.py",
+                  ("p3", "p4", "p5", "p6", "p7")),
+    "fcos": ("fcos-r34_fcos-r18_8e_demo.py", "fcos_r34_fpn_ce-backbone_8e_demo.py", ("p3", "p4", "p5", "p6", "p7")),
+    "cascade_rcnn": ("cascade-r34_cascade-r18_8e_demo.py", "cascade-rcnn_r34_fpn_ce-backbone_8e_demo.py",
                      ("p2", "p3", "p4", "p5")),
 }
 # one interpreter trains every config given: a tool's main() per argv, stopping at the first failure

@@ -103,7 +103,7 @@ def test_seed_train_samples_refuses_a_sampler_it_cannot_seed():
 
 def test_an_mmdet_training_loader_with_wrapped_datasets_yields_seeded_batches(det_data):
     init_default_scope("mmdet")
-    cfg = Config.fromfile(str(DEMO / "faster_rcnn_baseline_demo.py"))
+    cfg = Config.fromfile(str(DEMO / "faster-rcnn_r18_fpn_ce-backbone_8e_demo.py"))
     voc = cfg.train_dataloader.dataset
     voc.data_root = f"{det_data}/VOCdevkit/"
     cfg.train_dataloader.dataset = dict(type="RepeatDataset", times=2, dataset=voc)  # as the VOC07+12 configs

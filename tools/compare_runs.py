@@ -1,6 +1,6 @@
 """A/B report over training work dirs: a table of the final metric and Δ, and a curves PNG.
 
-    python tools/compare_runs.py work_dirs/demo_baseline_r18 work_dirs/demo_nst_r50_r18 \\
+    python tools/compare_runs.py work_dirs/ce_r18_8e_demo work_dirs/demo_nst_r50_r18 \\
         --names baseline nst --plot curves.png --markdown
     python tools/compare_runs.py work_dirs/det_baseline work_dirs/det_nst --metric pascal_voc/mAP
 

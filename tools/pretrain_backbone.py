@@ -1,6 +1,6 @@
 """ImageNet stage: distill a student ResNet from a frozen teacher with CE + λ·NST (+ KD).
 
-    python tools/pretrain_backbone.py configs/pretrain/nst_r101_r18_imagenet.py \\
+    python tools/pretrain_backbone.py configs/distill/imagenet/nst/nst_r101_r18_100e_imagenet.py \\
         --cfg-options data_root=/data/imagenet/ teacher_checkpoint=/ckpt/resnet101.pth
     torchrun --nproc_per_node=8 tools/pretrain_backbone.py CONFIG --launcher pytorch
 

@@ -1,10 +1,10 @@
 """Evaluate a classifier on the ImageNet-stage val set: top-1 / top-5.
 
-    python tools/test_classifier.py configs/pretrain/nst_r101_r18_imagenet.py work_dirs/nst_r101_r18_imagenet
-    python tools/test_classifier.py configs/pretrain/nst_r101_r18_imagenet.py work_dirs/nst_r101_r18/epoch_90.pth
-    python tools/test_classifier.py configs/pretrain/nst_r101_r18_imagenet.py classifier_resnet18.pth \\
-        --cfg-options data_root=/data/imagenet/
-    python tools/test_classifier.py configs/pretrain/nst_r101_r18_imagenet.py torchvision://ResNet18_Weights.IMAGENET1K_V1
+    CONFIG=configs/distill/imagenet/nst/nst_r101_r18_100e_imagenet.py
+    python tools/test_classifier.py $CONFIG work_dirs/nst_r101_r18_100e_imagenet
+    python tools/test_classifier.py $CONFIG work_dirs/nst_r101_r18_100e_imagenet/epoch_90.pth
+    python tools/test_classifier.py $CONFIG classifier_resnet18.pth --cfg-options data_root=/data/imagenet/
+    python tools/test_classifier.py $CONFIG torchvision://ResNet18_Weights.IMAGENET1K_V1
 
 The network is the config's student (``model.student.arch``, ``num_classes``), evaluated with the config's
 val data and metric (mmengine's val loop). The checkpoint may be a ``pretrain_backbone.py`` training checkpoint

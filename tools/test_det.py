@@ -1,7 +1,8 @@
 """Evaluate a detector checkpoint: VOC mAP and/or COCO-style AP (pycocotools), per-class tables.
 
     python tools/test_det.py configs/faster_rcnn_nst.py work_dirs/faster_rcnn_nst/epoch_4.pth --coco-ap
-    python tools/test_det.py configs/demo/faster_rcnn_nst_demo.py CKPT --json-prefix out/nst --out out/nst.pkl
+    python tools/test_det.py configs/distill/mmdet/nst/nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py CKPT \\
+        --json-prefix out/nst --out out/nst.pkl
 
 A VOC config reports mAP (11-point for VOC07) with mmdet's per-class table; ``--coco-ap`` (implied
 by ``--json-prefix``) adds COCO-style AP/AP50/AP75/APs/APm/APl through pycocotools, converting the

@@ -2,7 +2,8 @@
 
     python tools/train_det.py configs/faster_rcnn_nst.py \\
         --cfg-options data_root=/data/VOCdevkit/ backbone_checkpoint=/ckpt/backbone_resnet18.pth
-    python tools/train_det.py configs/demo/faster_rcnn_nst_demo.py --work-dir work_dirs/nst_demo
+    python tools/train_det.py configs/distill/mmdet/nst/nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py \\
+        --work-dir work_dirs/nst_demo
     torchrun --nproc_per_node=8 tools/train_det.py CONFIG --launcher pytorch
 
 The flags are mmdet's ``tools/train.py``'s. Before the Runner is built (``nst_det/engine/preflight.py``,

@@ -4,8 +4,8 @@ teacher's FPN: NST (the default), or another per-level loss (MSE, PKD, CWD, FitN
     model = dict(
         type='NSTDistillDetector',
         student=dict(type='FasterRCNN', ...),                   # any mmdet detector config
-        teacher=dict(config='configs/demo/faster_rcnn_r34_teacher_demo.py',  # path, 'mmdet::...', or dict
-                     checkpoint='work_dirs/faster_rcnn_r34_teacher_demo'),     # a file, or a work dir
+        teacher=dict(config='configs/detection/demo/faster-rcnn_r34_fpn_ce-backbone_8e_demo.py',  # or 'mmdet::...'
+                     checkpoint='work_dirs/faster-rcnn_r34_fpn_ce-backbone_8e_demo'),  # a file, or a work dir
         distill=dict(taps=('p2', 'p3', 'p4', 'p5'), level_weights=None, warmup_iters=100,
                      loss=dict(type='NSTLoss')))   # NSTLoss's defaults: poly d=2, c=0, weight 50
 
