@@ -3,6 +3,7 @@ builds, with its files pointed at small stand-ins through the config's own top-l
 ``--cfg-options`` would)."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Optional
@@ -132,6 +133,12 @@ def test_config_builds(config: Path, files, tmp_path):
     assert cfg.default_hooks.checkpoint.backend_args == dict(backend="atomic_local")
     model_cfg = cfg.model.get("student", cfg.model)
     variables = {"backbone_checkpoint": str(files[student_of(model_cfg.backbone)])}
+    if cfg.get("classes_from"):  # a dataset of one's own: its class names are read from its annotation file
+        data_root = tmp_path / "own"
+        annotations = data_root / cfg.classes_from[len(cfg.data_root):]
+        annotations.parent.mkdir(parents=True)
+        annotations.write_text(json.dumps({"images": [], "annotations": [], "categories": [{"id": 1, "name": "a"}]}))
+        variables["data_root"] = f"{data_root}/"
     if "teacher_checkpoint" in cfg:
         variables["teacher_checkpoint"] = str(feature_checkpoint(cfg.teacher_config, tmp_path / "teacher.pth"))
     model = build_model(config, **variables)

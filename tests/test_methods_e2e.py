@@ -67,7 +67,8 @@ def test_every_imagenet_stage_method_trains_from_its_demo_config(tiny_data, tmp_
     teacher = tmp_path / "resnet34.pth"
     torch.manual_seed(0)
     torch.save(torchvision.models.resnet34(num_classes=5).state_dict(), teacher)
-    configs = {method: next((IMAGENET / method).glob("*_demo.py")) for method in IMAGENET_METHODS}
+    # each method's demo config on the comparison's demo base (ce/ also holds the demo teacher, ce_r34_12e_demo.py)
+    configs = {method: next((IMAGENET / method).glob("*_r18_8e_demo.py")) for method in IMAGENET_METHODS}
     train_all("pretrain_backbone.py", [
         [str(config), "--work-dir", str(tmp_path / method), "--cfg-options", *tiny_options(tiny_data, epochs=1),
          f"teacher_checkpoint={teacher}"] for method, config in configs.items()])
