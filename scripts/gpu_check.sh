@@ -76,7 +76,7 @@ step 05-benchmark_det 150 $PY tools/benchmark_det.py --device cuda
 
 wait  # the data
 # 400 trainval images, batch 4: 100 iterations an epoch, 2 epochs, then a test on 50 images
-TAIL_LINES=12 step 06-train_full_size 240 $PY tools/train_det.py configs/demo/faster_rcnn_baseline_demo.py \
+TAIL_LINES=12 step 06-train_full_size 240 $PY tools/train_det.py configs/detection/demo/faster-rcnn_r18_fpn_ce-backbone_8e_demo.py \
     --work-dir "$OUT_DIR/train_full_size" --amp --cfg-options "data_root=$FULL_DATA/VOCdevkit/" \
     model.backbone.init_cfg=None train_cfg.max_epochs=2 default_hooks.logger.interval=10 \
     train_dataloader.num_workers=$WORKERS val_dataloader.num_workers=$WORKERS test_dataloader.num_workers=$WORKERS \

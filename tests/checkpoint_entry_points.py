@@ -18,14 +18,15 @@ from mmengine.runner.checkpoint import CheckpointLoader
 
 from nst_det.det import build_teacher
 from nst_det.det.weights import check_backbone_file
+from nst_det.engine.cli import run_cli
+from nst_det.engine.plain_data import convert_checkpoint
 from nst_det.engine.preflight import check_checkpoints
 from nst_det.pretrain.classifiers import load_classifier_weights
 from nst_det.pretrain.export import backbone_from_checkpoint
-from nst_det.utils.checkpoint import convert_checkpoint, read_checkpoint
-from nst_det.utils.cli import run_cli
+from nst_det.utils.checkpoint import read_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
-TEACHER_CONFIG = ROOT / "configs" / "demo" / "faster_rcnn_r34_teacher_demo.py"
+TEACHER_CONFIG = ROOT / "configs" / "detection" / "demo" / "faster-rcnn_r34_fpn_ce-backbone_8e_demo.py"
 
 
 def tool_module(name: str) -> Any:

@@ -19,11 +19,12 @@ from tooling import ROOT, tool_env
 
 from nst_det.data import make_detection_dataset
 from nst_det.det import load_model_config
+from nst_det.engine.cli import merge_options
 from nst_det.registry import MODELS
-from nst_det.utils.cli import merge_options
 
-DEMO = ROOT / "configs" / "demo"
-TEACHER_CONFIG = DEMO / "faster_rcnn_r34_teacher_demo.py"
+DEMO = ROOT / "configs" / "detection" / "demo"  # the CPU-sized demo detectors
+FPN_DISTILL = ROOT / "configs" / "distill" / "mmdet"  # <method>/<method>-fpn_<teacher>_<student>_...py
+TEACHER_CONFIG = DEMO / "faster-rcnn_r34_fpn_ce-backbone_8e_demo.py"
 NUM_TRAINVAL, NUM_TEST = 4, 2
 
 

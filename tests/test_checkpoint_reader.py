@@ -19,12 +19,14 @@ from checkpoint_entry_points import ENTRY_POINTS
 from mmengine.runner.checkpoint import CheckpointLoader
 from tooling import run_tool
 
+from nst_det.engine.plain_data import convert_checkpoint
 from nst_det.pretrain.classifiers import load_classifier_weights
 from nst_det.utils import checkpoint as checkpoint_module
-from nst_det.utils.checkpoint import convert_checkpoint, read_checkpoint, student_state_dict
+from nst_det.utils.checkpoint import read_checkpoint
 from nst_det.utils.errors import NSTDetError
+from nst_det.utils.weights import student_state_dict
 
-from det_fixtures import DEMO, ROOT, TEACHER_CONFIG, build_model, tiny_run_options
+from det_fixtures import DEMO, FPN_DISTILL, ROOT, TEACHER_CONFIG, build_model, tiny_run_options
 from malicious_pickles import HOSTILE, PAYLOADS, RAW_PAYLOADS, payload_bytes, write_checkpoint
 
 HOSTILE_REFUSAL = "which no checkpoint needs and an attack would use: refusing it (nothing in it was run)"
@@ -111,7 +113,7 @@ def test_torchvision_state_dict_loads_as_it_is(tmp_path):
 def test_model_zoo_checkpoint_with_numpy_meta(legacy_format, tmp_path, monkeypatch):
     """mmdet 2.x / mmcv 1.x style: numpy values in meta, an optimizer, an unknown object; old and new formats."""
     logged = []
-    monkeypatch.setattr(checkpoint_module, "print_log", lambda message, **_: logged.append(message))
+    monkeypatch.setattr(checkpoint_module.logger, "info", lambda message, *_, **__: logged.append(message))
     model = torchvision.models.resnet18()
     state_dict = model.state_dict()
     checkpoint = {"meta": {"epoch": 12, "CLASSES": ("car", "person"), "mean": np.array([123.675, 116.28]),
@@ -188,7 +190,7 @@ def test_damaged_and_missing_files_get_one_clean_line(tmp_path):
 @pytest.mark.slow
 def test_stock_runner_checkpoint_is_read_as_data(stock, monkeypatch):
     logged = []
-    monkeypatch.setattr(checkpoint_module, "print_log", lambda message, **_: logged.append(message))
+    monkeypatch.setattr(checkpoint_module.logger, "info", lambda message, *_, **__: logged.append(message))
     with pytest.raises(pickle.UnpicklingError):
         torch.load(stock["numpy_meta"], weights_only=True)  # what stock tools do on torch >= 2.6
     checkpoint = read_checkpoint(stock["numpy_meta"], what="teacher checkpoint")
@@ -228,8 +230,9 @@ def _ok(result) -> str:
 def test_training_with_a_stock_teacher_checkpoint(stock, det_data, weight_files, tmp_path):
     options = [o for o in tiny_run_options(det_data / "VOCdevkit", weight_files)
                if not o.startswith("teacher_checkpoint=")]
-    log = _ok(run_tool("train_det.py", [str(DEMO / "faster_rcnn_nst_demo.py"), "--work-dir", str(tmp_path),
-                                        "--cfg-options", *options, f"teacher_checkpoint={stock['numpy_meta']}"]))
+    log = _ok(run_tool("train_det.py", [str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"),
+                                        "--work-dir", str(tmp_path), "--cfg-options", *options,
+                                        f"teacher_checkpoint={stock['numpy_meta']}"]))
     assert "skipped 10 object(s) that are not data: 10 mmengine.logging.history_buffer.HistoryBuffer" in log
     assert "loss_nst_p2" in log and "rank 0: training finished" in log
     assert "pkg_resources" not in log
@@ -261,7 +264,7 @@ def test_convert_checkpoint_makes_stock_files_weights_only_readable(stock, tmp_p
 
 @pytest.mark.slow
 @pytest.mark.parametrize("tool, args", [
-    ("test_det.py", [str(DEMO / "faster_rcnn_nst_backbone_only_demo.py"), "{evil}", "--no-data-check",
+    ("test_det.py", [str(DEMO / "faster-rcnn_r18_fpn_nst-backbone_8e_demo.py"), "{evil}", "--no-data-check",
                      "--work-dir", "{tmp}"]),
     ("export_backbone.py", ["{evil}", "{out}"]),
     ("convert_checkpoint.py", ["{evil}", "{out}"]),

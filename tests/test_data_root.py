@@ -13,14 +13,14 @@ from mmengine.config import Config
 from tooling import ROOT
 
 from nst_det.det.datasets import check_datasets
+from nst_det.engine.cli import merge_options
 from nst_det.engine.preflight import TEST_LOADERS, TRAIN_LOADERS
-from nst_det.utils.cli import merge_options
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO
+from det_fixtures import DEMO, FPN_DISTILL
 
 CONFIGS = sorted(p.relative_to(ROOT) for p in (ROOT / "configs").rglob("*.py") if "_base_" not in p.parts)
-COCO_CONFIG = DEMO / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo-coco.py"
+COCO_CONFIG = FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo-coco.py"
 NEW_ROOT = "/mnt/shared/datasets/x"
 
 
@@ -98,7 +98,8 @@ def test_evaluators_in_a_list_are_each_checked(coco_root, tmp_path):
         check_datasets(cfg, TRAIN_LOADERS)
 
 
-@pytest.mark.parametrize("config, root", [(DEMO / "faster_rcnn_baseline_demo.py", "VOCdevkit"), (COCO_CONFIG, "coco")])
+@pytest.mark.parametrize("config, root", [(DEMO / "faster-rcnn_r18_fpn_ce-backbone_8e_demo.py", "VOCdevkit"),
+                                          (COCO_CONFIG, "coco")])
 def test_images_are_found_in_folder_listings_not_by_a_stat_each(det_data, monkeypatch, config, root):
     cfg = Config.fromfile(str(config))
     merge_options(cfg, {"data_root": f"{det_data}/{root}/"})

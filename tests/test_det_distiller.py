@@ -11,20 +11,19 @@ import torch
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from nst_det.det import NSTDistillDetector, check_backbone_file, load_model_config, select_levels
-from nst_det.engine import BackboneCheckHook
+from nst_det.engine import BackboneCheckHook, DistillStateHook
 from nst_det.registry import DATASETS, MODELS
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO, TEACHER_CONFIG, build_model, feature_checkpoint
+from det_fixtures import DEMO, FPN_DISTILL, TEACHER_CONFIG, build_model, feature_checkpoint
 
-NST_CONFIG = DEMO / "faster_rcnn_nst_demo.py"
-PLAIN_CONFIG = DEMO / "faster_rcnn_nst_backbone_only_demo.py"
+NST_CONFIG = FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"
+PLAIN_CONFIG = DEMO / "faster-rcnn_r18_fpn_nst-backbone_8e_demo.py"
 
 
 def nst_cfg(weight_files, config=NST_CONFIG, **distill) -> Config:
@@ -100,10 +99,10 @@ def test_the_teacher_follows_to_and_casts(weight_files):
 
 def test_warmup_ramps_with_the_runner_iteration(weight_files):
     model = MODELS.build(nst_cfg(weight_files, warmup_iters=4).model)
-    hub = MessageHub.get_instance("test_det_warmup")
-    hub.update_info("iter", 1)
+    hook = DistillStateHook()  # tells the core the runner's iteration before each training iteration
+    hook.before_train_iter(SimpleNamespace(model=model, iter=1), batch_idx=0)
     assert model.distill_core.warmup_factor() == pytest.approx(0.5)
-    hub.update_info("iter", 10)
+    hook.before_train_iter(SimpleNamespace(model=model, iter=10), batch_idx=0)
     assert model.distill_core.warmup_factor() == 1.0
 
 
@@ -237,7 +236,8 @@ def test_the_default_loss_is_the_imagenet_stages(weight_files):
 def test_the_mse_control_distils_the_same_levels_from_the_same_teacher(weight_files, batch):
     from mmdet.models.losses import MSELoss
 
-    model = MODELS.build(nst_cfg(weight_files, DEMO / "faster_rcnn_fpn_mse_demo.py", warmup_iters=0).model)
+    mse = FPN_DISTILL / "mse" / "mse-fpn_frcnn-r34_frcnn-r18_8e_demo.py"
+    model = MODELS.build(nst_cfg(weight_files, mse, warmup_iters=0).model)
     assert isinstance(model.distill_core.losses[0], MSELoss) and model.distill_core.kinds == ["mse"]
     model.train()
     data = model.data_preprocessor(copy.deepcopy(batch), True)
@@ -266,7 +266,7 @@ def teacher_of_other_width(tmp_path, channels: int) -> tuple[dict, str]:
 def test_a_channel_adapter_trains_and_stays_out_of_the_student_checkpoint(weight_files, batch, tmp_path):
     from nst_det.engine import DistillStateHook
 
-    cfg = nst_cfg(weight_files, DEMO / "faster_rcnn_fpn_mse_demo.py", taps=("p3", "p4"))
+    cfg = nst_cfg(weight_files, FPN_DISTILL / "mse" / "mse-fpn_frcnn-r34_frcnn-r18_8e_demo.py", taps=("p3", "p4"))
     cfg.model.teacher.config, cfg.model.teacher.checkpoint = teacher_of_other_width(tmp_path, 64)
     model = MODELS.build(cfg.model)
     model.init_weights()

@@ -11,14 +11,14 @@ import pytest
 import torch
 from tooling import run_tool, write_malicious_checkpoint
 
-from det_fixtures import DEMO, build_model, feature_checkpoint, plain_pycocotools, tiny_run_options
+from det_fixtures import DEMO, FPN_DISTILL, build_model, feature_checkpoint, plain_pycocotools, tiny_run_options
 
 pytestmark = pytest.mark.slow
 
-NST_CONFIG = str(DEMO / "faster_rcnn_nst_demo.py")
-PLAIN_CONFIG = str(DEMO / "faster_rcnn_nst_backbone_only_demo.py")
-NST_COCO_CONFIG = str(DEMO / "faster_rcnn_nst_demo_coco.py")
-MSE_CONFIG = str(DEMO / "faster_rcnn_fpn_mse_demo.py")
+NST_CONFIG = str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py")
+PLAIN_CONFIG = str(DEMO / "faster-rcnn_r18_fpn_nst-backbone_8e_demo.py")
+NST_COCO_CONFIG = str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo-coco.py")
+MSE_CONFIG = str(FPN_DISTILL / "mse" / "mse-fpn_frcnn-r34_frcnn-r18_8e_demo.py")
 # a model trained for 2 iterations scores below the default threshold: keep its 100 best boxes
 KEEP_ALL_DETECTIONS = ["model.test_cfg.rcnn.score_thr=0.0"]
 
@@ -91,7 +91,7 @@ def test_channel_adapters_train_stay_out_of_the_student_checkpoint_and_come_back
                                                                                         tmp_path):
     # a teacher whose FPN is 64 channels wide (the student's: 128): the MSE control builds 1x1 adapters
     narrow = tmp_path / "teacher_narrow.py"
-    narrow.write_text(f"_base_ = '{DEMO / 'faster_rcnn_r34_teacher_demo.py'}'\n"
+    narrow.write_text(f"_base_ = '{DEMO / 'faster-rcnn_r34_fpn_ce-backbone_8e_demo.py'}'\n"
                       "model = dict(neck=dict(out_channels=64), rpn_head=dict(in_channels=64, feat_channels=64),\n"
                       "    roi_head=dict(bbox_roi_extractor=dict(out_channels=64), bbox_head=dict(in_channels=64)))\n")
     work = tmp_path / "work"
@@ -156,6 +156,6 @@ def test_a_checkpoint_carrying_code_is_refused_by_train_det_and_never_run(det_da
     last = result.stderr.strip().splitlines()[-1]
     assert re.fullmatch(rf"error: (teacher checkpoint|backbone file|resume checkpoint) {re.escape(str(evil))} refers "
                         r"to io\.open, which no checkpoint needs and an attack would use: refusing it \(nothing in it "
-                        r"was run\): a name only code execution, file access or another loader needs\. Use weights from a "
-                        r"source you trust", last), result.stderr[-3000:]
+                        r"was run\): a name only code execution, file access or another loader needs\. Use weights "
+                        r"from a source you trust", last), result.stderr[-3000:]
     assert not target.exists()

@@ -14,7 +14,7 @@ from nst_det.losses import NSTLoss
 from nst_det.registry import MODELS
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO
+from det_fixtures import FPN_DISTILL
 
 
 def test_valid_size_rounds_up_and_clips_to_the_level():
@@ -80,7 +80,7 @@ def sample(img_shape, batch_shape) -> DetDataSample:
 
 
 def test_the_distiller_crops_every_level_to_each_images_valid_region(weight_files):
-    cfg = Config.fromfile(str(DEMO / "faster_rcnn_nst_demo.py"))
+    cfg = Config.fromfile(str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"))
     cfg.model.student.backbone.init_cfg = None
     cfg.model.teacher.checkpoint = str(weight_files["teacher"])
     cfg.model.distill.update(warmup_iters=0, taps=("p2", "p3", "p4", "p5", "p6"))

@@ -10,7 +10,6 @@ import pytest
 import torch
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
-from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from mmengine.structures import InstanceData
 
@@ -21,7 +20,7 @@ from nst_det.losses import ATLoss, NSTLoss
 from nst_det.registry import MODELS
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO
+from det_fixtures import FPN_DISTILL
 
 PREPROCESSOR = dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 TAP = ("layer4", "layer4")
@@ -63,7 +62,7 @@ def test_loss_none_means_no_feature_loss_in_both_stages(teacher_file, weight_fil
         classifier(teacher_file, taps=[TAP], loss=None)
     kd_only = classifier(teacher_file, taps=[], loss=None, kd_loss=dict(type="KDLoss"))
     assert not kd_only.distill_core.losses and kd_only.distill_core.kd_loss is not None
-    cfg = Config.fromfile(str(DEMO / "faster_rcnn_nst_demo.py"))
+    cfg = Config.fromfile(str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"))
     cfg.model.student.backbone.init_cfg = None
     cfg.model.teacher.checkpoint = str(weight_files["teacher"])
     cfg.model.distill.loss = None  # the detection stage always has levels to distil: never a silent NST
@@ -79,7 +78,6 @@ def core(warmup_iters: int) -> DistillCore:
 
 def test_the_warmup_counter_rule_is_the_same_for_both_stages():
     """The count of forward calls stands in for the runner's iteration, and advances only under a warm-up."""
-    MessageHub.get_instance("core_warmup_test")  # current, without an "iter"
     s, t = torch.randn(2, 4, 3, 3), torch.randn(2, 4, 3, 3)
     plain, ramped = core(0), core(4)
     raw = NSTLoss()(s, t)
@@ -87,7 +85,8 @@ def test_the_warmup_counter_rule_is_the_same_for_both_stages():
         torch.testing.assert_close(plain([s], [t])["loss_nst_a"], raw)
         torch.testing.assert_close(ramped([s], [t])["loss_nst_a"], raw * (step + 1) / 4)
     assert plain._calls == 0 and ramped._calls == 3
-    MessageHub.get_current_instance().update_info("iter", 10)  # under a runner its iteration counts
+    runner = SimpleNamespace(model=SimpleNamespace(distill_core=ramped), iter=10)
+    DistillStateHook().before_train_iter(runner, batch_idx=0)  # under a runner its iteration counts
     assert ramped.warmup_factor() == 1.0
 
 
@@ -155,7 +154,7 @@ def test_the_record_says_what_was_built_and_the_hook_writes_it(teacher_file, tmp
 
 
 def test_a_detection_run_records_its_networks_and_loss_too(weight_files, tmp_path):
-    cfg = Config.fromfile(str(DEMO / "faster_rcnn_nst_demo.py"))
+    cfg = Config.fromfile(str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"))
     cfg.model.student.backbone.init_cfg = None
     cfg.model.teacher.checkpoint = str(weight_files["teacher"])
     cfg.model.distill.update(level_weights=dict(p2=0.5))
@@ -170,7 +169,7 @@ def test_a_detection_run_records_its_networks_and_loss_too(weight_files, tmp_pat
 
 def test_every_feature_loss_runs_in_the_detection_stage_too(weight_files):
     """FitNet (with its regressor on every level) and AT on FPN levels, each image's valid region only."""
-    cfg = Config.fromfile(str(DEMO / "faster_rcnn_nst_demo.py"))
+    cfg = Config.fromfile(str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"))
     cfg.model.student.backbone.init_cfg = None
     cfg.model.teacher.checkpoint = str(weight_files["teacher"])
     cfg.model.distill.update(taps=("p3", "p4"), warmup_iters=0,

@@ -21,7 +21,7 @@ from nst_det.utils.errors import NSTDetError
 
 from det_fixtures import DEMO
 
-DET_CONFIG = DEMO / "faster_rcnn_baseline_demo.py"
+DET_CONFIG = DEMO / "faster-rcnn_r18_fpn_ce-backbone_8e_demo.py"
 
 
 # ----------------------------------------------------------------------------- the total batch
@@ -184,7 +184,7 @@ def test_device_cpu_hides_the_gpus_and_restarts_a_tool_that_already_sees_one(mon
 
 
 def test_a_failure_rank0_reported_is_not_printed_again_by_the_other_ranks(capsys):
-    from nst_det.utils.cli import run_cli
+    from nst_det.engine.cli import run_cli
 
     def failing(error):
         def main(argv=None):

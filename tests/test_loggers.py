@@ -1,8 +1,8 @@
 """``--vis tensorboard|wandb|local`` on both training tools, and tools/compare_runs.py on TensorBoard event files.
 
 ``tests/data/frcnn_demo_tensorboard/`` is a real launch folder: ``tools/train_det.py
-configs/demo/faster_rcnn_baseline_demo.py --vis tensorboard`` (3 epochs of 2 iterations on the tiny generated
-VOC set, tensorboard 2.21 installed), its ``events.out.tfevents.*`` written by mmengine's
+configs/detection/demo/faster-rcnn_r18_fpn_ce-backbone_8e_demo.py --vis tensorboard`` (3 epochs of 2 iterations on the
+tiny generated VOC set, tensorboard 2.21 installed), its ``events.out.tfevents.*`` written by mmengine's
 ``TensorboardVisBackend`` beside the ``scalars.json`` of ``LocalVisBackend``.
 """
 from __future__ import annotations
@@ -18,15 +18,15 @@ import pytest
 from mmengine.config import Config
 from tooling import ROOT, run_tool
 
+from nst_det.engine.cli import add_train_args, load_train_config
 from nst_det.reporting import load_run
 from nst_det.reporting.tensorboard import read_event_scalars
 from nst_det.utils import loggers
-from nst_det.utils.cli import add_train_args, load_train_config
 from nst_det.utils.errors import NSTDetError
 
 RUN = ROOT / "tests" / "data" / "frcnn_demo_tensorboard"
-BASELINE_DEMO = str(ROOT / "configs" / "demo" / "faster_rcnn_baseline_demo.py")
-PRETRAIN_DEMO = str(ROOT / "configs" / "pretrain" / "demo_baseline_r18.py")
+BASELINE_DEMO = str(ROOT / "configs" / "detection" / "demo" / "faster-rcnn_r18_fpn_ce-backbone_8e_demo.py")
+PRETRAIN_DEMO = str(ROOT / "configs" / "distill" / "imagenet" / "ce" / "ce_r18_8e_demo.py")
 
 
 def installed(package: str) -> bool:

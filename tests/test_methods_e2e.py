@@ -34,16 +34,18 @@ IMAGENET_METHODS = {
 FPN_METHODS = {"nst": "NST", "mse": "MSE", "pkd": "PKD", "cwd": "CWD"}
 # family: (config name after "<method>-fpn_", teacher demo config, distilled levels)
 FAMILIES = {
-    "faster_rcnn": ("frcnn-r34_frcnn-r18_8e_demo.py", "faster_rcnn_r34_teacher_demo.py", ("p2", "p3", "p4", "p5")),
-    "retinanet": ("retina-r34_retina-r18_8e_demo.py", "retinanet_r34_teacher_demo.py", ("p3", "p4", "p5", "p6", "p7")),
-    "fcos": ("fcos-r34_fcos-r18_8e_demo.py", "fcos_r34_teacher_demo.py", ("p3", "p4", "p5", "p6", "p7")),
-    "cascade_rcnn": ("cascade-r34_cascade-r18_8e_demo.py", "cascade_rcnn_r34_teacher_demo.py",
+    "faster_rcnn": ("frcnn-r34_frcnn-r18_8e_demo.py", "faster-rcnn_r34_fpn_ce-backbone_8e_demo.py",
+                    ("p2", "p3", "p4", "p5")),
+    "retinanet": ("retina-r34_retina-r18_8e_demo.py", "retinanet_r34_fpn_ce-backbone_8e_demo.py",
+                  ("p3", "p4", "p5", "p6", "p7")),
+    "fcos": ("fcos-r34_fcos-r18_8e_demo.py", "fcos_r34_fpn_ce-backbone_8e_demo.py", ("p3", "p4", "p5", "p6", "p7")),
+    "cascade_rcnn": ("cascade-r34_cascade-r18_8e_demo.py", "cascade-rcnn_r34_fpn_ce-backbone_8e_demo.py",
                      ("p2", "p3", "p4", "p5")),
 }
 # one interpreter trains every config given: a tool's main() per argv, stopping at the first failure
 DRIVER = """
 import importlib.util, json, sys
-from nst_det.utils.cli import run_cli
+from nst_det.engine.cli import run_cli
 spec = importlib.util.spec_from_file_location("tool", sys.argv[1])
 tool = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(tool)
@@ -65,7 +67,8 @@ def test_every_imagenet_stage_method_trains_from_its_demo_config(tiny_data, tmp_
     teacher = tmp_path / "resnet34.pth"
     torch.manual_seed(0)
     torch.save(torchvision.models.resnet34(num_classes=5).state_dict(), teacher)
-    configs = {method: next((IMAGENET / method).glob("*_demo.py")) for method in IMAGENET_METHODS}
+    # each method's demo config on the comparison's demo base (ce/ also holds the demo teacher, ce_r34_12e_demo.py)
+    configs = {method: next((IMAGENET / method).glob("*_r18_8e_demo.py")) for method in IMAGENET_METHODS}
     train_all("pretrain_backbone.py", [
         [str(config), "--work-dir", str(tmp_path / method), "--cfg-options", *tiny_options(tiny_data, epochs=1),
          f"teacher_checkpoint={teacher}"] for method, config in configs.items()])

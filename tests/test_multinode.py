@@ -18,11 +18,11 @@ import torch
 import torchvision
 from tooling import NST_CONFIG, ROOT, fake_slurm, free_port, tiny_options, tool_env
 
-from det_fixtures import DEMO, tiny_run_options
+from det_fixtures import FPN_DISTILL, tiny_run_options
 
 pytestmark = pytest.mark.slow
 
-DET_NST_CONFIG = str(DEMO / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py")
+DET_NST_CONFIG = str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py")
 ONCE = "checkpoint and dataset checks: on rank 0 of 4, the other ranks wait"
 
 

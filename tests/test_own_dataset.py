@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from tooling import ROOT, run_tool
 
+from nst_det.engine.cli import read_config
 from nst_det.registry import MODELS
-from nst_det.utils.cli import read_config
 from nst_det.utils.errors import NSTDetError
 
 from det_fixtures import NUM_TRAINVAL
 
 CONFIGS = ROOT / "configs"
-CUSTOM = CONFIGS / "faster-rcnn_r18_fpn_nst-backbone_1x_custom-coco.py"
+CUSTOM = CONFIGS / "detection/faster_rcnn/faster-rcnn_r18_fpn_nst-backbone_1x_custom-coco.py"
 MY_CLASSES = {7: "bolt", 3: "nut", 11: "washer", 20: "screw", 15: "rivet"}  # ids as a user's tool numbered them
 
 
@@ -39,13 +39,13 @@ def class_counts(model: dict) -> dict[str, int]:
 
 # config -> the heads num_classes must reach
 HEADS = {
-    "pretrain/nst_r101_r18_imagenet.py": ["model.student.num_classes", "model.teacher.num_classes"],
-    "nst-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py": ["model.student.roi_head.bbox_head.num_classes"],
-    "nst-fpn_cascade-r50_cascade-r18_1x_voc0712.py": [
+    "distill/imagenet/nst/nst_r101_r18_100e_imagenet.py": ["model.student.num_classes", "model.teacher.num_classes"],
+    "distill/mmdet/nst/nst-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py": ["model.student.roi_head.bbox_head.num_classes"],
+    "distill/mmdet/nst/nst-fpn_cascade-r50_cascade-r18_1x_voc0712.py": [
         f"model.student.roi_head.bbox_head.{i}.num_classes" for i in range(3)],
-    "nst-fpn_retina-r50_retina-r18_1x_voc0712.py": ["model.student.bbox_head.num_classes"],
-    "nst-fpn_fcos-r50_fcos-r18_1x_coco.py": ["model.student.bbox_head.num_classes"],
-    "demo/nst-fpn_cascade-r34_cascade-r18_8e_demo.py": [
+    "distill/mmdet/nst/nst-fpn_retina-r50_retina-r18_1x_voc0712.py": ["model.student.bbox_head.num_classes"],
+    "distill/mmdet/nst/nst-fpn_fcos-r50_fcos-r18_1x_coco.py": ["model.student.bbox_head.num_classes"],
+    "distill/mmdet/nst/nst-fpn_cascade-r34_cascade-r18_8e_demo.py": [
         f"model.student.roi_head.bbox_head.{i}.num_classes" for i in range(3)],
     "mmdet::yolox/yolox_s_8xb8-300e_coco.py": ["model.bbox_head.num_classes"],
 }
@@ -63,16 +63,16 @@ def test_cfg_options_num_classes_reaches_every_head(config):
 
 
 def test_the_count_builds_into_the_heads_and_a_given_head_count_wins():
-    cfg = read_config(CONFIGS / "cascade-rcnn_r18_fpn_nst-backbone_1x_voc0712.py",
+    cfg = read_config(CONFIGS / "detection/cascade_rcnn/cascade-rcnn_r18_fpn_nst-backbone_1x_voc0712.py",
                       {"num_classes": 7, "model.backbone.init_cfg": None})
     model = MODELS.build(cfg.model)
     assert [head.fc_cls.out_features for head in model.roi_head.bbox_head] == [8, 8, 8]  # 7 classes + background
     # an ImageNet teacher kept at 1000 classes for NST (no KD) while the student learns the user's 100
-    cfg = read_config(CONFIGS / "pretrain" / "nst_r101_r18_imagenet.py",
+    cfg = read_config(CONFIGS / "distill/imagenet/nst/nst_r101_r18_100e_imagenet.py",
                       {"num_classes": 100, "model.teacher.num_classes": 1000})
     assert (cfg.model.student.num_classes, cfg.model.teacher.num_classes) == (100, 1000)
     with pytest.raises(NSTDetError, match="num_classes must be a positive integer"):
-        read_config(CONFIGS / "pretrain" / "nst_r101_r18_imagenet.py", {"num_classes": 0})
+        read_config(CONFIGS / "distill/imagenet/nst/nst_r101_r18_100e_imagenet.py", {"num_classes": 0})
 
 
 def my_coco_dataset(det_data: Path, root: Path) -> Path:

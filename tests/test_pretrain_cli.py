@@ -167,8 +167,10 @@ def test_malicious_resume_checkpoint_is_refused_before_anything_runs(tmp_path, t
     result = run_tool(PRETRAIN, [BASELINE_CONFIG, "--work-dir", str(tmp_path / "work"), "--resume", str(evil),
                        "--cfg-options", *tiny_options(tiny_data)])
     assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
     assert re.fullmatch(r"error: resume checkpoint .*evil\.pth refers to io\.open, which no checkpoint needs and "
                         r"an attack would use: refusing it \(nothing in it was run\): a name only code execution, file "
-                        r"access or another loader needs\. Use weights from a source you trust", result.stderr.strip().splitlines()[-1]), result.stderr[-2000:]
+                        r"access or another loader needs\. Use weights from a source you trust", last), \
+        result.stderr[-2000:]
     assert not target.exists()
 

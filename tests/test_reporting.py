@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from tooling import run_tool
 
+from nst_det.engine.cli import run_cli
 from nst_det.reporting import chain_segments, find_scalars, format_table, load_run, read_scalars, summarize
-from nst_det.utils.cli import run_cli
 from nst_det.utils.errors import NSTDetError
 
 ROOT = Path(__file__).resolve().parents[1]

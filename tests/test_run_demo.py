@@ -14,7 +14,8 @@ from tooling import run_tool
 
 from nst_det.reporting import mean_std, seed_table
 from nst_det.utils.errors import NSTDetError
-from nst_det.utils.steps import Step, StepFailed, duration, run_steps
+
+from _lib.steps import Step, StepFailed, duration, run_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "run_demo.py"

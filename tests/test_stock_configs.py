@@ -13,8 +13,8 @@ from mmengine.runner import Runner
 from tooling import ROOT, run_tool
 
 from nst_det.data import CLASSES
-from nst_det.det.runtime import add_project_hooks, apply_runtime_switches
-from nst_det.utils.cli import config_file, read_config
+from nst_det.engine.cli import config_file, read_config
+from nst_det.engine.runtime import add_project_hooks, apply_runtime_switches
 from nst_det.utils.errors import NSTDetError
 
 RUNTIME = ROOT / "configs" / "_base_" / "det_runtime.py"

@@ -7,17 +7,17 @@ import argparse
 import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
-from tooling import run_tool, tiny_options
+from tooling import NST_CONFIG, run_tool, tiny_options
 
+from nst_det.engine.cli import add_common_args, merge_options
 from nst_det.engine.hooks import TeacherCheckHook
 from nst_det.engine.hooks.teacher_check import CLASSIFIER_DEFAULTS, chance_bound, check_settings, check_top1
 from nst_det.engine.preflight import preflight
-from nst_det.utils.cli import add_common_args, merge_options
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO, TEACHER_CONFIG, feature_checkpoint, tiny_run_options
+from det_fixtures import FPN_DISTILL, TEACHER_CONFIG, feature_checkpoint, tiny_run_options
 
-NST_DEMO = DEMO / "faster_rcnn_nst_demo.py"
+NST_DEMO = FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"
 
 
 def test_settings_defaults_and_off_switch():
@@ -95,7 +95,7 @@ def test_the_training_tools_stop_on_a_teacher_that_did_not_learn(det_data, weigh
     teacher = tmp_path / "resnet34_5.pth"
     torch.save(torchvision.models.resnet34(num_classes=5).state_dict(), teacher)
     options = [o for o in tiny_options(tiny_data) if o != "teacher_check=False"]
-    nst = run_tool("pretrain_backbone.py", [str(DEMO.parent / "pretrain" / "demo_nst_r34_r18.py"), "--work-dir",
+    nst = run_tool("pretrain_backbone.py", [NST_CONFIG, "--work-dir",
                                             str(tmp_path / "nst"), "--cfg-options", *options,
                                             f"teacher_checkpoint={teacher}"])
     assert nst.returncode == 1 and not list((tmp_path / "nst").glob("*.pth"))

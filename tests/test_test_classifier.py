@@ -52,7 +52,7 @@ def test_a_backbone_export_or_another_network_is_refused_in_one_line(tmp_path, t
     with pytest.raises(NSTDetError, match="does not fit the resnet18"):
         evaluate(tmp_path, tiny_data, tmp_path / "resnet34.pth", "r34")
     with pytest.raises(NSTDetError, match="is not an ImageNet-stage config"):
-        classifier_tool().main([str(ROOT / "configs" / "demo" / "faster_rcnn_baseline_demo.py"),
+        classifier_tool().main([str(ROOT / "configs/detection/demo/faster-rcnn_r18_fpn_ce-backbone_8e_demo.py"),
                                      str(tmp_path / "resnet34.pth")])
 
 

@@ -10,9 +10,9 @@ from tooling import ROOT, run_tool
 
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO, TEACHER_CONFIG
+from det_fixtures import FPN_DISTILL, TEACHER_CONFIG
 
-NST_DEMO = str(DEMO / "faster_rcnn_nst_demo.py")
+NST_DEMO = str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py")
 
 
 def det_tool():

@@ -19,8 +19,8 @@ from typing import Optional, Union
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tools"
 PRETRAIN = "pretrain_backbone.py"  # the ImageNet-stage tool
-NST_CONFIG = str(ROOT / "configs" / "pretrain" / "demo_nst_r34_r18.py")
-BASELINE_CONFIG = str(ROOT / "configs" / "pretrain" / "demo_baseline_r18.py")
+NST_CONFIG = str(ROOT / "configs" / "distill" / "imagenet" / "nst" / "nst_r34_r18_8e_demo.py")
+BASELINE_CONFIG = str(ROOT / "configs" / "distill" / "imagenet" / "ce" / "ce_r18_8e_demo.py")
 
 
 def tool_env() -> dict[str, str]:

@@ -31,7 +31,7 @@ from typing import Callable, Optional
 
 import torch
 
-from nst_det.utils.benchmark import (
+from _lib.benchmark import (
     add_step_benchmark_args,
     loss_weight_flag,
     measure_steps,
@@ -53,8 +53,8 @@ PRESETS = {
     "cuda": dict(student="mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py",
                  teacher="mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py",
                  batch=8, size=(800, 1333), amp=True, steps=20, warmup=3),
-    "cpu": dict(student=str(ROOT / "configs/demo/faster_rcnn_baseline_demo.py"),
-                teacher=str(ROOT / "configs/demo/faster_rcnn_r34_teacher_demo.py"),
+    "cpu": dict(student=str(ROOT / "configs/detection/demo/faster-rcnn_r18_fpn_ce-backbone_8e_demo.py"),
+                teacher=str(ROOT / "configs/detection/demo/faster-rcnn_r34_fpn_ce-backbone_8e_demo.py"),
                 batch=2, size=(192, 256), amp=False, steps=5, warmup=1),
 }
 

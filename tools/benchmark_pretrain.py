@@ -32,7 +32,7 @@ from typing import Callable, Iterator, Optional
 
 import torch
 
-from nst_det.utils.benchmark import (
+from _lib.benchmark import (
     add_step_benchmark_args,
     loss_weight_flag,
     measure_steps,
@@ -171,9 +171,9 @@ def data_loaders(args: argparse.Namespace, root: Path) -> dict[str, torch.utils.
     from mmengine.dataset import default_collate
     from torch.utils.data import DataLoader
 
+    from nst_det.engine.seeded_data import SeededSampler
     from nst_det.pretrain.data import ImageFolderDataset
     from nst_det.pretrain.device_data import EncodedImageFolderDataset, encoded_collate
-    from nst_det.seeding import SeededSampler
 
     common = dict(batch_size=args.batch, num_workers=args.workers, persistent_workers=args.workers > 0,
                   pin_memory=args.device == "cuda", drop_last=True)

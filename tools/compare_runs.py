@@ -1,6 +1,6 @@
 """A/B report over training work dirs: a table of the final metric and Δ, and a curves PNG.
 
-    python tools/compare_runs.py work_dirs/demo_baseline_r18 work_dirs/demo_nst_r50_r18 \\
+    python tools/compare_runs.py work_dirs/ce_r18_8e_demo work_dirs/demo_nst_r50_r18 \\
         --names baseline nst --plot curves.png --markdown
     python tools/compare_runs.py work_dirs/det_baseline work_dirs/det_nst --metric pascal_voc/mAP
 
@@ -20,8 +20,8 @@ import argparse
 import sys
 from typing import Optional
 
+from nst_det.engine.cli import run_cli
 from nst_det.reporting import format_table, load_run, plot_runs, summarize
-from nst_det.utils.cli import run_cli
 from nst_det.utils.errors import NSTDetError
 
 

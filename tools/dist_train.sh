@@ -5,7 +5,7 @@
 #   NNODES=2 NODE_RANK=0 MASTER_ADDR=10.0.0.1 PORT=29500 tools/dist_train.sh CONFIG 8 [ARGS]   # on node 0
 #   NNODES=2 NODE_RANK=1 MASTER_ADDR=10.0.0.1 PORT=29500 tools/dist_train.sh CONFIG 8 [ARGS]   # on node 1
 #
-# The tool: tools/pretrain_backbone.py for a config under a pretrain/ folder (configs/pretrain/...),
+# The tool: tools/pretrain_backbone.py for a config under an imagenet/ folder (configs/distill/imagenet/...),
 # tools/train_det.py otherwise; TOOL=pretrain_backbone.py or TOOL=train_det.py chooses it.
 # Environment (mmdet's names): NNODES (1), NODE_RANK (0), PORT (29500), MASTER_ADDR (127.0.0.1),
 # PYTHON (python), TOOL.
@@ -19,7 +19,7 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 PYTHON=${PYTHON:-python}
 case "$CONFIG" in
-    pretrain/*|*/pretrain/*) TOOL=${TOOL:-pretrain_backbone.py} ;;
+    imagenet/*|*/imagenet/*) TOOL=${TOOL:-pretrain_backbone.py} ;;
     *) TOOL=${TOOL:-train_det.py} ;;
 esac
 

@@ -28,14 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from nst_det.demo_report import PredictionPair, build_report
 from nst_det.reporting import seed_table
-from nst_det.utils.steps import Step, StepFailed, duration, run_steps
+
+from _lib.demo_report import PredictionPair, build_report
+from _lib.steps import Step, StepFailed, duration, run_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PRETRAIN = "configs/pretrain"
-DET = "configs/demo"
+PRETRAIN = "configs/distill/imagenet"  # <method>/<config>
+DET = "configs/detection/demo"
 FPN_METHODS = "configs/distill/mmdet"  # <method>/<method>-fpn_frcnn-r34_frcnn-r18_8e_demo.py
 METHOD_LABELS = {"nst": "NST", "mse": "MSE", "pkd": "PKD", "cwd": "CWD"}  # the FPN methods the demo can compare
 DEFAULT_METHODS = ("nst", "mse")
@@ -64,14 +65,16 @@ class DetRow:
     distilled: bool  # trained from the teacher detector
 
 
-STUDENTS = (Student("baseline_r18", "demo_baseline_r18.py", "CE", False),
-            Student("kd_r18", "demo_kd_r34_r18.py", "KD", True),
-            Student("nst_r18", "demo_nst_r34_r18.py", "NST", True),
-            Student("kd_nst_r18", "demo_kd_nst_r34_r18.py", "KD+NST", True))
+STUDENTS = (Student("baseline_r18", "ce/ce_r18_8e_demo.py", "CE", False),
+            Student("kd_r18", "kd/kd_r34_r18_8e_demo.py", "KD", True),
+            Student("nst_r18", "nst/nst_r34_r18_8e_demo.py", "NST", True),
+            Student("kd_nst_r18", "kd-nst/kd-nst_r34_r18_8e_demo.py", "KD+NST", True))
 STUDENT_LABELS = {s.name: s.label for s in STUDENTS}
 BACKBONE_ROWS = (
-    DetRow("det_baseline", f"{DET}/faster_rcnn_baseline_demo.py", "baseline_r18", "CE backbone", False),
-    DetRow("det_nst_backbone", f"{DET}/faster_rcnn_nst_backbone_only_demo.py", "nst_r18", "NST backbone", False),
+    DetRow("det_baseline", f"{DET}/faster-rcnn_r18_fpn_ce-backbone_8e_demo.py", "baseline_r18", "CE backbone",
+           False),
+    DetRow("det_nst_backbone", f"{DET}/faster-rcnn_r18_fpn_nst-backbone_8e_demo.py", "nst_r18", "NST backbone",
+           False),
 )
 
 
@@ -211,14 +214,15 @@ def data_step(data: Path, profile: Profile) -> Step:
 
 def teacher_steps(work: Path, data: Path, profile: Profile) -> list[Step]:
     """The ImageNet-stage teacher."""
-    teacher = Student("teacher_r34", "demo_teacher_r34.py", "teacher", False)
+    teacher = Student("teacher_r34", "ce/ce_r34_12e_demo.py", "teacher", False)
     return [pretrain_step(teacher, "teacher ResNet-34 (CE)", teacher.config, work, data, "resnet34",
                           profile, 100)]
 
 
 def teacher_det_steps(work: Path, data: Path, profile: Profile, show_dir: Optional[Path] = None) -> list[Step]:
-    return det_steps("det_teacher_r34", "teacher detector R-34-FPN", f"{DET}/faster_rcnn_r34_teacher_demo.py",
-                     work / "det_teacher_r34", data, work / "teacher_r34" / "backbone_resnet34.pth",
+    return det_steps("det_teacher_r34", "teacher detector R-34-FPN",
+                     f"{DET}/faster-rcnn_r34_fpn_ce-backbone_8e_demo.py", work / "det_teacher_r34", data,
+                     work / "teacher_r34" / "backbone_resnet34.pth",
                      (profile.det_teacher, profile.det_teacher_epochs), 200 * profile.scale, show_dir=show_dir)
 
 

@@ -4,7 +4,7 @@
 #   tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [ARGS of the training tool]
 #   GPUS=16 tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR      # two 8-GPU nodes
 #
-# The tool: tools/pretrain_backbone.py for a config under a pretrain/ folder (configs/pretrain/...),
+# The tool: tools/pretrain_backbone.py for a config under an imagenet/ folder (configs/distill/imagenet/...),
 # tools/train_det.py otherwise; TOOL=pretrain_backbone.py or TOOL=train_det.py chooses it.
 # Environment (mmdet's names): GPUS (8, all tasks), GPUS_PER_NODE (8), CPUS_PER_TASK (5),
 # SRUN_ARGS (more srun flags, e.g. "--quotatype=auto"), PYTHON (python), TOOL.
@@ -21,7 +21,7 @@ CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PYTHON=${PYTHON:-python}
 case "$CONFIG" in
-    pretrain/*|*/pretrain/*) TOOL=${TOOL:-pretrain_backbone.py} ;;
+    imagenet/*|*/imagenet/*) TOOL=${TOOL:-pretrain_backbone.py} ;;
     *) TOOL=${TOOL:-train_det.py} ;;
 esac
 

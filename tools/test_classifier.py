@@ -1,10 +1,10 @@
 """Evaluate a classifier on the ImageNet-stage val set: top-1 / top-5.
 
-    python tools/test_classifier.py configs/pretrain/nst_r101_r18_imagenet.py work_dirs/nst_r101_r18_imagenet
-    python tools/test_classifier.py configs/pretrain/nst_r101_r18_imagenet.py work_dirs/nst_r101_r18/epoch_90.pth
-    python tools/test_classifier.py configs/pretrain/nst_r101_r18_imagenet.py classifier_resnet18.pth \\
-        --cfg-options data_root=/data/imagenet/
-    python tools/test_classifier.py configs/pretrain/nst_r101_r18_imagenet.py torchvision://ResNet18_Weights.IMAGENET1K_V1
+    CONFIG=configs/distill/imagenet/nst/nst_r101_r18_100e_imagenet.py
+    python tools/test_classifier.py $CONFIG work_dirs/nst_r101_r18_100e_imagenet
+    python tools/test_classifier.py $CONFIG work_dirs/nst_r101_r18_100e_imagenet/epoch_90.pth
+    python tools/test_classifier.py $CONFIG classifier_resnet18.pth --cfg-options data_root=/data/imagenet/
+    python tools/test_classifier.py $CONFIG torchvision://ResNet18_Weights.IMAGENET1K_V1
 
 The network is the config's student (``model.student.arch``, ``num_classes``), evaluated with the config's
 val data and metric (mmengine's val loop). The checkpoint may be a ``pretrain_backbone.py`` training checkpoint
@@ -27,14 +27,13 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
-from nst_det.det.weights import resolve_checkpoint
+from nst_det.engine.cli import add_common_args, read_config, run_cli
 from nst_det.engine.launch import start_distributed
 from nst_det.engine.preflight import check_work_dir
 from nst_det.pretrain.classifiers import load_classifier_weights
-from nst_det.utils.cli import add_common_args, read_config, run_cli
 from nst_det.utils.errors import NSTDetError
 from nst_det.utils.gpu import use_device
-from nst_det.utils.weights import unwrap_model
+from nst_det.utils.weights import resolve_checkpoint, unwrap_model
 
 
 def main(argv: Optional[list[str]] = None) -> int:

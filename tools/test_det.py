@@ -1,7 +1,8 @@
 """Evaluate a detector checkpoint: VOC mAP and/or COCO-style AP (pycocotools), per-class tables.
 
     python tools/test_det.py configs/faster_rcnn_nst.py work_dirs/faster_rcnn_nst/epoch_4.pth --coco-ap
-    python tools/test_det.py configs/demo/faster_rcnn_nst_demo.py CKPT --json-prefix out/nst --out out/nst.pkl
+    python tools/test_det.py configs/distill/mmdet/nst/nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py CKPT \\
+        --json-prefix out/nst --out out/nst.pkl
 
 A VOC config reports mAP (11-point for VOC07) with mmdet's per-class table; ``--coco-ap`` (implied
 by ``--json-prefix``) adds COCO-style AP/AP50/AP75/APs/APm/APl through pycocotools, converting the
@@ -29,15 +30,14 @@ from mmengine.model import BaseTTAModel
 from mmengine.runner import Runner
 
 import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
-from nst_det.det.weights import resolve_checkpoint
+from nst_det.det import student_only
+from nst_det.engine.cli import add_common_args, read_config, run_cli
+from nst_det.engine.evaluation import PACK_DEFAULT_META_KEYS, configure_test_evaluation
 from nst_det.engine.preflight import preflight
 from nst_det.engine.runner import build_runner
-from nst_det.evaluation import configure_test_evaluation
-from nst_det.evaluation.setup import PACK_DEFAULT_META_KEYS
-from nst_det.utils.cli import add_common_args, read_config, run_cli
 from nst_det.utils.errors import NSTDetError
 from nst_det.utils.gpu import use_device
-from nst_det.utils.weights import load_checked, read_state_dict, unwrap_model
+from nst_det.utils.weights import load_checked, read_state_dict, resolve_checkpoint, unwrap_model
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -93,8 +93,7 @@ def load_test_config(args: argparse.Namespace) -> tuple[Config, list[str]]:
     cfg.work_dir = args.work_dir or cfg.get("work_dir") or str(Path("work_dirs") / Path(args.config).stem)
     cfg.load_from, cfg.resume = None, False  # weights are loaded below, as data and strictly
     notes = []
-    if cfg.model.get("type") == "NSTDistillDetector":
-        cfg.model = cfg.model.student
+    if student_only(cfg):
         notes.append("distiller config: testing the student detector alone")
     notes += configure_test_evaluation(cfg, coco_ap=args.coco_ap, json_prefix=args.json_prefix, out=args.out)
     if args.tta:

@@ -7,7 +7,7 @@
 custom_imports = dict(imports=['nst_det.register_all'], allow_failed_imports=False)
 # The project's hooks. Not `custom_hooks`, which stock configs define (YOLOX, RTMDet: EMA, mode switch) and
 # two bases may not both define: tools/train_det.py and tools/test_det.py append these to the config's
-# custom_hooks (nst_det/det/runtime.py), and so does this runner, which mmdet's own tools/train.py and
+# custom_hooks (nst_det/engine/runtime.py), and so does this runner, which mmdet's own tools/train.py and
 # tools/test.py build when a config names it.
 runner_type = 'mmdet.NSTDetRunner'  # scoped: mmdet's tools/train.py builds from mmengine's root RUNNERS
 nst_det_hooks = [
@@ -23,7 +23,7 @@ nst_det_hooks = [
 # The teacher detector's mAP on the first max_images val images, logged before distillation starts; below min_map
 # the run stops (a teacher that did not load, or fits another dataset). teacher_check = False skips the check.
 teacher_check = dict(max_images=500, min_map=0.01)
-# Switches tools/train_det.py and tools/test_det.py apply (nst_det/det/runtime.py):
+# Switches tools/train_det.py and tools/test_det.py apply (nst_det/engine/runtime.py):
 checked_image_loading = True  # LoadImageFromFile -> CheckedLoadImageFromFile: truncated/undecodable images named
 seed_per_sample = True        # training augmentation seeded by (seed, epoch, index): exact resume
 # Up-front dataset check (nst_det/det/datasets.py): VOC annotations without objects, or with class

@@ -4,8 +4,8 @@ teacher's FPN: NST (the default), or another per-level loss (MSE, PKD, CWD, FitN
     model = dict(
         type='NSTDistillDetector',
         student=dict(type='FasterRCNN', ...),                   # any mmdet detector config
-        teacher=dict(config='configs/demo/faster_rcnn_r34_teacher_demo.py',  # path, 'mmdet::...', or dict
-                     checkpoint='work_dirs/faster_rcnn_r34_teacher_demo'),     # a file, or a work dir
+        teacher=dict(config='configs/detection/demo/faster-rcnn_r34_fpn_ce-backbone_8e_demo.py',  # or 'mmdet::...'
+                     checkpoint='work_dirs/faster-rcnn_r34_fpn_ce-backbone_8e_demo'),  # a file, or a work dir
         distill=dict(taps=('p2', 'p3', 'p4', 'p5'), level_weights=None, warmup_iters=100,
                      loss=dict(type='NSTLoss')))   # NSTLoss's defaults: poly d=2, c=0, weight 50
 
@@ -39,7 +39,6 @@ How it is put together:
 """
 from __future__ import annotations
 
-import os
 from typing import Optional, Sequence, Union
 
 from mmdet.models.detectors.base import BaseDetector
@@ -54,6 +53,7 @@ from nst_det.distill import FrozenTeacherMixin, distill_settings, refuse_renamed
 from nst_det.distill.core import DistillCore, TapPair
 from nst_det.registry import MODELS
 from nst_det.taps import FeatureTaps
+from nst_det.utils.checkpoint import PathLike
 from nst_det.utils.errors import NSTDetError
 
 # former names -> their names in the shared vocabulary (nst_det/distill/settings.py)
@@ -61,12 +61,25 @@ RENAMED = {"teacher_cfg": "teacher.config", "teacher_ckpt": "teacher.checkpoint"
 RENAMED_DISTILL = {"levels": "taps", "student_tap": "student_module", "teacher_tap": "teacher_module"}
 
 
-def teacher_parts(teacher: dict) -> tuple[Union[str, os.PathLike, dict], Union[str, os.PathLike]]:
+def teacher_parts(teacher: dict) -> tuple[Union[PathLike, dict], PathLike]:
     """``(config, checkpoint)`` of ``teacher=dict(config=..., checkpoint=...)``."""
     if not isinstance(teacher, dict) or set(teacher) != {"config", "checkpoint"}:
         got = sorted(teacher) if isinstance(teacher, dict) else type(teacher).__name__
         raise NSTDetError(f"NSTDistillDetector: teacher must be dict(config=..., checkpoint=...), got {got}")
     return teacher["config"], teacher["checkpoint"]
+
+
+def student_only(cfg) -> bool:
+    """Replace a distiller config's model by its student, in place: ``tools/test_det.py`` and ``tools/infer_det.py``
+    test and run the student alone (its checkpoints hold the plain student; the teacher is never built or loaded).
+
+    Returns:
+        Whether ``cfg.model`` was an ``NSTDistillDetector``.
+    """
+    if cfg.model.get("type") != "NSTDistillDetector":
+        return False
+    cfg.model = cfg.model.student
+    return True
 
 
 def detector_name(detector: nn.Module) -> str:

@@ -1,4 +1,4 @@
-"""Weight files for detectors: a work dir names its checkpoint, and backbone files are checked up front.
+"""Backbone weight files of detectors, checked up front.
 
 mmengine's ``Pretrained`` init and ``load_checkpoint(strict=False)`` only *warn* when a file does
 not cover a module, and leave the uncovered weights random. :func:`check_backbone_file` reads the
@@ -7,37 +7,11 @@ file with the one checked-loading path (:mod:`nst_det.utils.weights`) and raises
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
 from torch import nn
 
-from nst_det.utils.download import fetch, is_remote
-from nst_det.utils.errors import NSTDetError
 from nst_det.utils.weights import check_state_dict, read_state_dict
-
-PathLike = Union[str, os.PathLike]
-
-
-def resolve_checkpoint(path: PathLike, what: str = "checkpoint") -> Path:
-    """``path`` itself; for a work dir the checkpoint its ``last_checkpoint`` file names; for a URL or
-    ``torchvision://`` name its file in torch's hub cache (downloaded once, :func:`~nst_det.utils.download.fetch`).
-
-    mmengine's ``CheckpointHook`` writes ``last_checkpoint`` (the path of the newest complete
-    checkpoint), so a config can name a teacher by its training work dir, whatever its schedule.
-    """
-    if is_remote(path):
-        return fetch(path, what=what)
-    path = Path(path)
-    marker = path / "last_checkpoint"
-    if not path.is_dir():
-        return path
-    if not marker.is_file():
-        raise NSTDetError(f"{path} is a folder without a last_checkpoint file; name a checkpoint file")
-    named = Path(marker.read_text().strip())
-    # the file holds the path as training saw it; if that was relative to another cwd, look beside it
-    return named if named.is_file() or not (path / named.name).is_file() else path / named.name
 
 
 def pretrained_init(module: nn.Module) -> Optional[dict]:

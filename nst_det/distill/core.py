@@ -19,9 +19,10 @@ What it owns:
   features go to those losses only; NST and AT get the student's own. The adapters are the core's
   parameters: the optimizer trains them, and :class:`~nst_det.engine.hooks.DistillStateHook` keeps
   everything under :data:`CORE_ATTRIBUTE` out of ``checkpoint['state_dict']`` (the plain student).
-* **warm-up**: factor ``min(1, (iter + 1) / warmup_iters)``; ``iter`` is the runner's (mmengine's
-  message hub, resume-safe) or else the number of forward calls so far, counted only while a warm-up is
-  configured (a changing attribute would make ``torch.compile`` retrace), in both stages.
+* **warm-up**: factor ``min(1, (iter + 1) / warmup_iters)``; ``iter`` is the runner's (:attr:`DistillCore.iteration`,
+  which :class:`~nst_det.engine.hooks.DistillStateHook` sets before every training iteration: resume-safe) or else
+  the number of forward calls so far, counted only while a warm-up is configured (a changing attribute would make
+  ``torch.compile`` retrace), in both stages. The core itself needs no mmengine.
 * **the record** (:meth:`DistillCore.record`): kinds, weights and taps as built, for the report.
 """
 from __future__ import annotations
@@ -29,7 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence, Union
 
-from mmengine.logging import MessageHub
 from torch import Tensor, nn
 
 from nst_det.distill.names import loss_key, loss_kind
@@ -94,6 +94,7 @@ class DistillCore(nn.Module):
         self.owner = owner
         self.pairs = list(pairs)
         self.warmup_iters = int(settings.get("warmup_iters", 0))
+        self.iteration: Optional[int] = None  # the runner's, set by the engine before each training iteration
         self._calls = 0
         configs = settings.get("loss")
         configs = [] if configs is None else list(configs) if isinstance(configs, (list, tuple)) else [configs]
@@ -139,8 +140,7 @@ class DistillCore(nn.Module):
         """:func:`~nst_det.distill.settings.warmup_factor` at the runner's iteration (module docstring)."""
         if not self.warmup_iters:
             return 1.0
-        step = MessageHub.get_current_instance().get_info("iter")
-        return warmup_factor(self.warmup_iters, self._calls if step is None else int(step))
+        return warmup_factor(self.warmup_iters, self._calls if self.iteration is None else self.iteration)
 
     def forward(self, student: Sequence[Tensor], teacher: Sequence[Tensor], *, region: Optional[Region] = None,
                 logits: Optional[tuple[Tensor, Tensor]] = None) -> dict[str, Tensor]:

@@ -3,7 +3,7 @@
 mmengine meets a bad work dir, a damaged checkpoint or a missing image deep inside a run (after the
 model is built, sometimes an epoch in) with a traceback. ``tools/train_det.py``, ``tools/test_det.py``
 and ``tools/pretrain_backbone.py`` call :func:`preflight` first, so each fails in one line naming the
-file, and the config's runtime switches (:mod:`nst_det.det.runtime`) are applied in one place.
+file, and the config's runtime switches (:mod:`nst_det.engine.runtime`) are applied in one place.
 
 Under a launcher it first joins the process group (:func:`~nst_det.engine.launch.start_distributed`);
 the checkpoint and dataset checks, the same on every rank, then run once on rank 0 while the other
@@ -18,8 +18,8 @@ from pathlib import Path
 from mmengine.config import Config
 
 from nst_det.det.datasets import check_datasets
-from nst_det.det.runtime import apply_runtime_switches
 from nst_det.engine.launch import start_distributed, total_batch_warning, warn
+from nst_det.engine.runtime import apply_runtime_switches
 from nst_det.utils.distributed import share_from_rank0
 from nst_det.utils.errors import NSTDetError
 
@@ -63,15 +63,13 @@ def check_checkpoints(cfg: Config) -> None:
     inside ``torch.load``); the same safe reader then serves mmengine itself (see
     :func:`~nst_det.utils.checkpoint.read_checkpoint`).
     """
-    from mmengine.runner import find_latest_checkpoint
-
-    from nst_det.utils.checkpoint import read_checkpoint
+    from nst_det.utils.checkpoint import last_checkpoint, read_checkpoint
     from nst_det.utils.download import local_file
 
     path, what = cfg.get("load_from"), "load_from checkpoint"
     if cfg.get("resume"):
         what = "resume checkpoint"
-        path = path or find_latest_checkpoint(cfg.work_dir)
+        path = path or last_checkpoint(cfg.work_dir)  # what mmengine's find_latest_checkpoint gives resume
     if path:  # a URL / torchvision:// name is downloaded into torch's hub cache, where mmengine then finds it
         read_checkpoint(local_file(path, what), what=what)
 

@@ -5,7 +5,7 @@ which stock configs define themselves) and names this runner as ``runner_type``.
 ``tools/train.py`` / ``tools/test.py`` build ``RUNNERS.build(cfg)`` when a config sets ``runner_type``,
 so under them too the hooks run (and :class:`~nst_det.engine.hooks.RuntimeSwitchesHook` says which
 switches only the project's tools apply). The project's tools add the same hooks themselves
-(:func:`~nst_det.det.runtime.apply_runtime_switches`).
+(:func:`~nst_det.engine.runtime.apply_runtime_switches`).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from mmengine.visualization import Visualizer
 
-from nst_det.det.runtime import add_project_hooks
+from nst_det.engine.runtime import add_project_hooks
 
 
 @RUNNERS.register_module()

@@ -66,7 +66,7 @@ class ImageFolderDataset(Dataset):
     :class:`~nst_det.pretrain.samples.SampleTable` (a byte buffer, not a Python object per image), so
     DataLoader workers do not copy them. Each item is ``dict(inputs=(3, crop, crop) uint8 tensor,
     data_samples=class index)``. Items are addressed by index, or by ``(index, seed, epoch)`` from
-    :class:`~nst_det.seeding.SeededSampler`, which makes the augmentation a function of those numbers alone.
+    :class:`~nst_det.engine.seeded_data.SeededSampler`, which makes the augmentation a function of those numbers alone.
     """
 
     def __init__(self, data_root: str, split: str = "train", crop_size: int = 224, resize_size: int = 256,

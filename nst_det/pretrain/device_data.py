@@ -1,5 +1,5 @@
 """Device-side decoding and augmentation for the ImageNet stage
-(``configs/pretrain/nst_r101_r18_imagenet_device_decode.py``).
+(``configs/distill/imagenet/nst/nst_r101_r18_100e_imagenet-device-decode.py``).
 
 The CPU path (:class:`~nst_det.pretrain.data.ImageFolderDataset`) decodes and crops every image
 with PIL in the DataLoader workers: about 450 images/s per core, far below what one GPU trains at.

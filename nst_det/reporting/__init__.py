@@ -1,7 +1,7 @@
 """A/B reports over training work dirs: read mmengine's scalars (:mod:`.logs`), summarise and tabulate
 (:mod:`.tables`), plot (:mod:`.plots`).
 
-    runs = [load_run("work_dirs/demo_baseline_r18"), load_run("work_dirs/demo_nst_r50_r18")]
+    runs = [load_run("work_dirs/ce_r18_8e_demo"), load_run("work_dirs/nst_r34_r18_8e_demo")]
     rows = summarize(runs, metric="accuracy/top1")
     print(format_table(rows, "accuracy/top1", markdown=True))
     plot_runs(runs, "accuracy/top1", "curves.png")

@@ -2,7 +2,7 @@
 
 mmengine substitutes a config's variables when the file is read, so ``--cfg-options num_classes=100``
 would change the variable and leave every head at the old count. :func:`update_class_count` (called by
-:func:`~nst_det.utils.cli.merge_options`, so by every tool) carries the change into the model:
+:func:`~nst_det.engine.cli.merge_options`, so by every tool) carries the change into the model:
 
 * a new top-level ``num_classes`` (given in ``--cfg-options``, or from ``classes_from``) is set on every
   ``num_classes`` inside ``model`` that held the config's previous top-level value — or on every one, when

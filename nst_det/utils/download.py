@@ -10,6 +10,9 @@ Names a config may give wherever it takes a checkpoint file (``teacher.checkpoin
   in stock mmdet configs;
 * ``open-mmlab://<name>`` / ``openmmlab://`` and ``mmcls://<name>``: mmengine's model-zoo tables.
 
+mmengine's tables (the last item, and mmengine's ``torchvision://`` names) are looked up through
+:data:`MODEL_ZOOS`, which :mod:`nst_det.engine.remote_checkpoints` fills: this module needs no mmengine.
+
 :func:`fetch` downloads to ``torch.hub.get_dir()/checkpoints/<file name>`` (where ``torch.hub`` puts it)
 with a progress bar, checks the byte count against ``Content-Length`` and, where the file name carries
 one (``resnet101-63fe2227.pth``, torch.hub's ``-<sha256 prefix>.`` convention), the SHA-256 prefix, and
@@ -25,15 +28,19 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Union
+from typing import Callable, Optional
 from urllib.parse import urlparse
 
-from nst_det.utils.checkpoint import read_checkpoint
+from nst_det.utils.checkpoint import PathLike, read_checkpoint
 from nst_det.utils.errors import NSTDetError
 
 URL_PREFIXES = ("http://", "https://")
 ZOO_PREFIXES = ("torchvision://", "modelzoo://", "open-mmlab://", "openmmlab://", "mmcls://")
 REMOTE_PREFIXES = URL_PREFIXES + ZOO_PREFIXES
+# model-zoo scheme -> lookup of a whole name (``open-mmlab://x``) giving its URL (raising NSTDetError for none), for
+# the names torchvision's weights registry does not resolve: mmengine's tables, which nst_det.engine.remote_checkpoints
+# adds here (this layer needs no mmengine)
+MODEL_ZOOS: dict[str, Callable[[str], str]] = {}
 HASH_IN_NAME = re.compile(r"-([a-f0-9]{6,})\.")  # torch.hub's convention: name-<sha256 prefix>.pth
 CHUNK = 1 << 20
 TIMEOUT_S = 60
@@ -44,47 +51,33 @@ def is_remote(name: object) -> bool:
     return isinstance(name, str) and name.startswith(REMOTE_PREFIXES)
 
 
-def _torchvision_url(weights: str) -> str:
-    """``ResNet101_Weights.IMAGENET1K_V1`` -> its URL (torchvision's registry); mmengine's names too."""
+def _torchvision_url(weights: str) -> Optional[str]:
+    """``ResNet101_Weights.IMAGENET1K_V1`` -> its URL (torchvision's weights registry), or ``None``."""
     from torchvision.models import get_weight
 
     try:
         return get_weight(weights).url
     except (ValueError, KeyError, AttributeError, IndexError):
-        pass
-    from mmengine.runner.checkpoint import get_torchvision_models
-
-    table = get_torchvision_models()  # mmengine's: 'resnet50' (the 0.12 file names), 'resnet50.imagenet1k_v1', ...
-    key = weights.lower().replace("_weights", "")
-    if key in table:
-        return table[key]
-    raise NSTDetError(f"torchvision://{weights}: torchvision has no such weights; name a weights enum entry, "
-                      "e.g. torchvision://ResNet101_Weights.IMAGENET1K_V1 (see torchvision.models.get_model_weights)")
-
-
-def _zoo_url(name: str) -> str:
-    """An ``open-mmlab://`` / ``mmcls://`` name -> its URL (mmengine's tables, deprecated names followed)."""
-    from mmengine.runner import checkpoint as mm
-
-    scheme, _, model = name.partition("://")
-    if scheme == "mmcls":
-        table = mm.get_mmcls_models()
-    else:
-        table = mm.get_external_models()
-        model = mm.get_deprecated_model_names().get(model, model)
-    url = table.get(model)
-    if url is None or not url.startswith(URL_PREFIXES):
-        raise NSTDetError(f"{name}: mmengine's model zoo has no downloadable file of that name")
-    return url
+        return None
 
 
 def url_of(name: str) -> str:
-    """The download URL of a remote checkpoint name (see the module docstring)."""
+    """The download URL of a remote checkpoint name (see the module docstring).
+
+    Raises:
+        NSTDetError: a name no table has, or a model-zoo scheme whose table is not loaded (:data:`MODEL_ZOOS`).
+    """
     if name.startswith(URL_PREFIXES):
         return name
-    if name.startswith(("torchvision://", "modelzoo://")):
-        return _torchvision_url(name.partition("://")[2])
-    return _zoo_url(name)
+    scheme, _, model = name.partition("://")
+    url = _torchvision_url(model) if scheme in ("torchvision", "modelzoo") else None
+    if url is not None:
+        return url
+    lookup = MODEL_ZOOS.get(scheme)
+    if lookup is None:
+        raise NSTDetError(f"{name}: {scheme}:// names are looked up in mmengine's model-zoo tables, which "
+                          "nst_det.engine loads (the tools do; a script imports nst_det.register_all first)")
+    return lookup(name)
 
 
 def cache_path(url: str) -> Path:
@@ -167,6 +160,6 @@ def fetch(name: str, what: str = "checkpoint", progress: bool = True) -> Path:
     return target
 
 
-def local_file(path: Union[str, os.PathLike], what: str = "checkpoint") -> Union[str, os.PathLike]:
+def local_file(path: PathLike, what: str = "checkpoint") -> PathLike:
     """``path`` itself, or for a remote name (:func:`is_remote`) its file in the cache (:func:`fetch`)."""
     return fetch(path, what=what) if is_remote(path) else path

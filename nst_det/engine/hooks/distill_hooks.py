@@ -19,6 +19,9 @@ from nst_det.utils.weights import unwrap_model
 class DistillStateHook(Hook):
     """Keep the distillation core (``ClassifierDistiller``/``NSTDistillDetector``.``distill_core``) beside the student.
 
+    * **Iteration**: before every training iteration the core is told the runner's iteration
+      (:attr:`~nst_det.distill.core.DistillCore.iteration`: its warm-up follows the run, resumed runs included).
+
     * **Record**: before training, ``<work_dir>/distill.json`` gets the core's record (losses, weights, taps,
       adapters) and the two networks' names (:mod:`nst_det.sidecar`): what ``tools/compare_runs.py`` reports,
       for detection runs too.
@@ -41,6 +44,11 @@ class DistillStateHook(Hook):
         student, teacher = model.network_names()
         record = run_setup(student, teacher, core.record())
         atomic_write_bytes((json.dumps(record, indent=2) + "\n").encode(), Path(runner.work_dir) / DISTILL_FILE)
+
+    def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
+        core = getattr(unwrap_model(runner.model), CORE_ATTRIBUTE, None)
+        if core is not None:
+            core.iteration = runner.iter
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint["state_dict"]

@@ -18,10 +18,9 @@ import torch
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook
 
-from nst_det.det.weights import resolve_checkpoint
 from nst_det.registry import HOOKS
 from nst_det.utils.errors import NSTDetError
-from nst_det.utils.weights import read_state_dict, unwrap_model
+from nst_det.utils.weights import read_state_dict, resolve_checkpoint, unwrap_model
 
 FEATURE_PREFIXES = ("backbone.", "neck.")  # the distiller loads these itself
 DETECTION_DEFAULTS = dict(max_images=500, min_map=0.01)

@@ -3,8 +3,8 @@
 # pre-activation features (the residual sum before the last block's ReLU, as the released NST code taps).
 # Every method config (../<method>/) inherits this file and sets only its loss(es): the same teacher, student,
 # taps and schedule for all. (Trained by itself it is NST: the default loss; nst/ names it.)
-_base_ = ['../../../pretrain/_base_/default_runtime.py', '../../../pretrain/_base_/imagenet.py',
-          '../../../pretrain/_base_/schedule_sgd_100e.py']
+_base_ = ['../../../_base_/imagenet/default_runtime.py', '../../../_base_/imagenet/imagenet.py',
+          '../../../_base_/imagenet/schedule_sgd_100e.py']
 
 # The teacher this recipe expects: torchvision's original ResNet-101 weights, IMAGENET1K_V1 (77.37 % top-1 at
 # resize 256 / centre crop 224), downloaded once into torch's hub cache (README "Teachers by URL or torchvision

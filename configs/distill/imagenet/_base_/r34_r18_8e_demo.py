@@ -1,10 +1,10 @@
-# The demo version of r101_r18_100e_imagenet.py: the demo ResNet-34 teacher (../../../pretrain/demo_teacher_r34.py,
-# frozen) -> ResNet-18 on the generated demo data and recipe (AdamW, batch 32, 8 epochs), the same taps.
+# The demo version of r101_r18_100e_imagenet.py: the demo ResNet-34 teacher (../ce/ce_r34_12e_demo.py, frozen)
+# -> ResNet-18 on the generated demo data and recipe (AdamW, batch 32, 8 epochs), the same taps.
 # Every demo method config (../<method>/*_demo.py) inherits this file and sets only its loss(es).
-_base_ = '../../../pretrain/_base_/demo.py'
+_base_ = '../../../_base_/imagenet/demo.py'
 
-# written by demo_teacher_r34.py (ExportBackboneHook: the whole classifier, torchvision format)
-teacher_checkpoint = 'work_dirs/demo_teacher_r34/classifier_resnet34.pth'
+# written by ce_r34_12e_demo.py (ExportBackboneHook: the whole classifier, torchvision format)
+teacher_checkpoint = 'work_dirs/ce_r34_12e_demo/classifier_resnet34.pth'
 
 model = dict(
     type='ClassifierDistiller',
