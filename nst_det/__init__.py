@@ -1,13 +1,7 @@
 """nst_det: Neuron Selectivity Transfer for backbones and MMDetection detectors.
 
-Importing the package imports nothing else: ``from nst_det.losses import nst_loss`` needs torch alone.
-Configs register everything with ``custom_imports=dict(imports=['nst_det.register_all'])``. A config
-that names ``'nst_det'`` itself is imported by mmengine's config loader, so then mmengine is already
-loaded and the registrations are made too.
+Importing the package imports nothing else and registers nothing: ``from nst_det.losses import nst_loss``
+needs torch alone. Registration happens in one place, :mod:`nst_det.register_all`, which configs name
+(``custom_imports=dict(imports=['nst_det.register_all'])``) and the tools import.
 """
-import sys
-
 __version__ = "0.1.0"
-
-if "mmengine.config" in sys.modules:  # imported by an mmengine config's custom_imports
-    from nst_det import register_all  # noqa: F401

@@ -7,9 +7,9 @@ where mmdet's registries are bound.
 """
 from mmdet.registry import DATA_SAMPLERS, DATASETS, HOOKS, METRICS, MODELS, OPTIM_WRAPPERS, TRANSFORMS
 
-from nst_det.losses import KDLoss, NSTLoss
+from nst_det.losses import FEATURE_LOSSES, KDLoss
 
-MODELS.register_module(module=NSTLoss)
-MODELS.register_module(module=KDLoss)
+for _loss in (*FEATURE_LOSSES, KDLoss):
+    MODELS.register_module(module=_loss)
 
 __all__ = ["MODELS", "DATASETS", "DATA_SAMPLERS", "HOOKS", "METRICS", "OPTIM_WRAPPERS", "TRANSFORMS"]

@@ -1,57 +1,49 @@
-"""The export sidecar: what ``backbone_<arch>.json`` (and checkpoints' ``meta['nst_det']``) say about a run.
+"""What a run says about itself: ``<work_dir>/distill.json`` (both stages, written when training starts) and the
+ImageNet stage's export sidecar ``backbone_<arch>.json`` (also in checkpoints' ``meta['nst_det']``).
 
-One schema, written by :class:`~nst_det.pretrain.hooks.ExportBackboneHook` and read by
-:mod:`nst_det.reporting` (which also derives it from a dumped config while a run is in progress)::
+Both hold the built distillation core's record (:meth:`~nst_det.distill.core.DistillCore.record`), so the report
+(:mod:`nst_det.reporting`) shows what trained, for detection runs too::
 
-    {"arch": "resnet18", "num_classes": 1000,
-     "teacher": {"arch": "resnet101", "checkpoint": PATH} | null,
-     "taps": [[student_tap, teacher_tap], ...],
-     "nst": {"kernel": "poly", "loss_weight": 50.0} | null,
-     "kd": {"temperature": 4.0, "loss_weight": 1.0} | null,
-     "epochs": ..., "iters": ..., "val": {...}, "teacher_val": {...} | null}
+    distill.json:        {"student": "resnet18" | "FasterRCNN (ResNet-18)", "teacher": ... | null,
+                          "distill": {"losses": [{"kind": "nst", "type": "NSTLoss", "loss_weight": 50.0, ...}],
+                                      "kd": {...} | null, "taps": [{"student", "teacher", "name", "weight"}, ...],
+                                      "warmup_iters": 0, "adapters": [...]}}
+    backbone_<arch>.json: {"arch": "resnet18", "num_classes": 1000,
+                          "teacher": {"arch": "resnet101", "checkpoint": PATH} | null, "distill": {...},
+                          "epochs": ..., "iters": ..., "val": {...}, "teacher_val": {...} | null}
+
+Export sidecars written before the core existed hold ``taps``/``nst``/``kd`` instead of ``distill``;
+:func:`distill_of` reads both.
 """
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from nst_det.distill.settings import DEFAULT_LOSS
-
-KEYS = ("arch", "taps")  # a JSON object with these keys at the top of a work dir is a sidecar
-# ClassifierDistiller arguments before the shared vocabulary (configs dumped by older runs)
-_FORMER = {"taps": "taps", "nst_loss": "loss", "kd_loss": "kd_loss"}
+DISTILL_FILE = "distill.json"
+KEYS = ("arch", "distill")       # a JSON object with these keys at the top of a work dir is an export sidecar
+FORMER_KEYS = ("arch", "taps")   # ... or, written before the distillation core, these
 
 
-def distill_block(model: Mapping[str, Any]) -> dict:
-    """A ``ClassifierDistiller`` config's ``distill`` settings, also from a config of the former names."""
-    distill = dict(model.get("distill") or {})
-    for old, new in _FORMER.items():
-        if old in model and new not in distill:
-            distill[new] = model[old]
-    return distill
+def run_setup(student: str, teacher: Optional[str], distill: Mapping[str, Any]) -> dict:
+    """The content of ``distill.json``: the two networks, by name, and the core's record."""
+    return dict(student=student, teacher=teacher, distill=dict(distill))
 
 
-def setup_record(model: Mapping[str, Any], num_classes: Optional[int] = None) -> dict:
-    """The setup part of the sidecar (arch, num_classes, teacher, taps, nst, kd) from a ``ClassifierDistiller``
-    model config: ``dict(student=dict(arch, num_classes), teacher=dict(arch, ..., checkpoint), distill=...)``.
-
-    Defaults are the distiller's: with taps and no ``loss`` the NST term is :data:`DEFAULT_LOSS`.
-    """
-    student, teacher = model.get("student") or {}, model.get("teacher")
-    distill = distill_block(model)
-    taps = [[str(s), str(t)] for s, t in distill.get("taps") or []]
-    nst = None
-    if taps:
-        loss = distill["loss"] if "loss" in distill else DEFAULT_LOSS
-        loss = loss or {}
-        nst = dict(kernel=loss.get("kernel", "poly"), loss_weight=loss.get("loss_weight", 1.0))
-    kd = distill.get("kd_loss")
-    return dict(arch=student.get("arch"), num_classes=num_classes or student.get("num_classes"),
+def export_record(arch: str, num_classes: int, teacher: Optional[Mapping[str, Any]], distill: Mapping[str, Any],
+                  epochs: int, iters: int, val: Mapping[str, Any], teacher_val: Optional[Mapping[str, Any]]) -> dict:
+    """The export sidecar of an ImageNet-stage run (module docstring)."""
+    return dict(arch=arch, num_classes=num_classes,
                 teacher=dict(arch=teacher.get("arch"), checkpoint=teacher.get("checkpoint")) if teacher else None,
-                taps=taps, nst=nst,
-                kd=dict(temperature=kd.get("temperature", 4.0), loss_weight=kd.get("loss_weight", 1.0)) if kd else None)
+                distill=dict(distill), epochs=epochs, iters=iters, val=dict(val), teacher_val=teacher_val)
 
 
-def run_record(setup: dict, epochs: int, iters: int, val: Mapping[str, Any],
-               teacher_val: Optional[Mapping[str, Any]]) -> dict:
-    """The whole sidecar: :func:`setup_record` plus how far the run got and its last validation."""
-    return dict(setup, epochs=epochs, iters=iters, val=dict(val), teacher_val=teacher_val)
+def distill_of(info: Mapping[str, Any]) -> dict:
+    """The core's record in ``distill.json`` or an export sidecar, also from a sidecar of the former schema
+    (``taps``, ``nst: {kernel, loss_weight}``, ``kd: {temperature, loss_weight}``)."""
+    if "distill" in info:
+        return dict(info["distill"] or {})
+    nst, kd = info.get("nst"), info.get("kd")
+    taps = [dict(student=s, teacher=t, name=s, weight=1.0) for s, t in info.get("taps") or []]
+    return dict(losses=[dict(kind="nst", type="NSTLoss", **nst)] if nst and taps else [],
+                kd=dict(kind="kd", type="KDLoss", **kd) if kd else None, taps=taps if nst else [],
+                warmup_iters=0, adapters=[])

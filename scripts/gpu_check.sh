@@ -4,11 +4,13 @@
 #   bash scripts/gpu_check.sh [OUT_DIR]        # OUT_DIR defaults to $OUT, else work_dirs/gpu_check
 #   ONLY="02 05" bash scripts/gpu_check.sh     # only these steps (the stack check, 01, always runs)
 #
-# Run it where the stack is installed with CUDA ops (bash scripts/install.sh on a GPU machine, or on a
-# lent machine with no registry: `. ./.devwheels/install.sh && bash scripts/gpu_check.sh`, see
-# ../shared/STACK.md). Each step has its own time limit and log (OUT_DIR/NN-step.log); a step that fails
+# Run it where the stack is installed with CUDA ops: torch with CUDA, mmcv 2.1.0 built with CUDA ops,
+# mmdet 3.3.0, mmengine 0.10.7, pycocotools (bash scripts/install.sh on a GPU machine does it; python -m
+# nst_det.check says what is missing). SETUP='COMMAND' runs COMMAND in this script's shell first, e.g. to
+# put wheels prebuilt for a machine without a package registry on PYTHONPATH.
+# Each step has its own time limit and log (OUT_DIR/NN-step.log); a step that fails
 # or runs out of time is reported and the next one runs. The steps, most important first:
-#   1. the stack: GPU, versions, mmcv's nms/RoIAlign on the GPU, what the installer would build here;
+#   1. the stack: GPU, versions, nst_det.check (mmcv's nms/RoIAlign on the GPU), what the installer would build;
 #   2. tools/benchmark_nst.py: NST vs broadcast / C x C at FPN P2-P6 and ImageNet layer3/layer4 sizes;
 #   3. tools/benchmark_pretrain.py: R-101 -> R-18 distillation step vs teacher forward + student step
 #      (batch 256, bf16, channels_last), NST at layer4, then at layer3 + layer4;
@@ -21,6 +23,9 @@
 # the GPU to themselves).
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ -n "${SETUP:-}" ]; then
+    eval "$SETUP" || { echo "SETUP failed: $SETUP" >&2; exit 1; }
+fi
 OUT_DIR=${1:-${OUT:-work_dirs/gpu_check}}
 mkdir -p "$OUT_DIR"
 PY=${PYTHON:-python3}
@@ -50,7 +55,7 @@ step 01-stack 60 bash -c "nvidia-smi --query-gpu=name,memory.total,driver_versio
     && $PY -c 'import torch, torchvision, mmcv, mmdet, mmengine; print(\"torch\", torch.__version__, \"cuda\", \
 torch.version.cuda, \"torchvision\", torchvision.__version__, \"mmcv\", mmcv.__version__, \"mmdet\", \
 mmdet.__version__, \"mmengine\", mmengine.__version__, \"gpu\", torch.cuda.get_device_name())' \
-    && $PY scripts/mmcv_build.py check && echo 'mmcv nms/RoIAlign ok on cpu and cuda' \
+    && $PY -m nst_det.check \
     && $PY scripts/mmcv_build.py plan --venv $SCRATCH/venv"
 
 # data for steps 6 and 7, written on the CPU while the GPU benchmarks run
@@ -71,7 +76,7 @@ step 05-benchmark_det 150 $PY tools/benchmark_det.py --device cuda
 
 wait  # the data
 # 400 trainval images, batch 4: 100 iterations an epoch, 2 epochs, then a test on 50 images
-TAIL_LINES=12 step 06-train_full_size 240 $PY tools/train_det.py configs/demo/faster_rcnn_baseline_demo.py \
+TAIL_LINES=12 step 06-train_full_size 240 $PY tools/train_det.py configs/detection/demo/faster-rcnn_r18_fpn_ce-backbone_8e_demo.py \
     --work-dir "$OUT_DIR/train_full_size" --amp --cfg-options "data_root=$FULL_DATA/VOCdevkit/" \
     model.backbone.init_cfg=None train_cfg.max_epochs=2 default_hooks.logger.interval=10 \
     train_dataloader.num_workers=$WORKERS val_dataloader.num_workers=$WORKERS test_dataloader.num_workers=$WORKERS \

@@ -5,6 +5,7 @@ Helpers that run the tools are in ``tooling.py``; detection fixtures in ``det_fi
 from __future__ import annotations
 
 import subprocess
+import sys
 import traceback
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from nst_det.data import make_classification_dataset
 pytest_plugins = ["det_fixtures"]  # detection fixtures (det_data, weight_files)
 
 ROOT = Path(__file__).resolve().parents[1]
+# the tools' helper package (tools/_lib), importable as the tools import it (a tool runs with tools/ on sys.path)
+sys.path.append(str(ROOT / "tools"))
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,8 @@ teacher detector checkpoint.
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -13,15 +15,16 @@ import pytest
 import torch
 import torchvision
 from mmengine.config import Config
-from tooling import ROOT
+from tooling import ROOT, tool_env
 
 from nst_det.data import make_detection_dataset
 from nst_det.det import load_model_config
+from nst_det.engine.cli import merge_options
 from nst_det.registry import MODELS
-from nst_det.utils.cli import merge_options
 
-DEMO = ROOT / "configs" / "demo"
-TEACHER_CONFIG = DEMO / "faster_rcnn_r34_teacher_demo.py"
+DEMO = ROOT / "configs" / "detection" / "demo"  # the CPU-sized demo detectors
+FPN_DISTILL = ROOT / "configs" / "distill" / "mmdet"  # <method>/<method>-fpn_<teacher>_<student>_...py
+TEACHER_CONFIG = DEMO / "faster-rcnn_r34_fpn_ce-backbone_8e_demo.py"
 NUM_TRAINVAL, NUM_TEST = 4, 2
 
 
@@ -86,6 +89,7 @@ def tiny_run_options(data_root: Path, weights: dict[str, Path], work_dir: Option
         "train_dataloader.persistent_workers=False", "val_dataloader.num_workers=0",
         "val_dataloader.persistent_workers=False", "test_dataloader.num_workers=0",
         "test_dataloader.persistent_workers=False",
+        "teacher_check=False",  # the teacher file holds a random detector: near-zero mAP by design
     ]
 
 
@@ -100,3 +104,18 @@ def plain_pycocotools(gt_json: Path, det_json: Path):
     evaluation.accumulate()
     evaluation.summarize()
     return evaluation.stats
+
+
+@pytest.fixture(scope="session")
+def stock(det_data, tmp_path_factory) -> dict[str, Path]:
+    """Checkpoints written by stock mmengine (``tests/make_stock_checkpoints.py``) and the marker path
+    their nested payload would create."""
+    out = tmp_path_factory.mktemp("stock")
+    marker = out / "marker"
+    result = subprocess.run([sys.executable, str(ROOT / "tests" / "make_stock_checkpoints.py"),
+                             f"{det_data}/VOCdevkit/", str(out), str(marker)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600, env=tool_env())
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not marker.exists()
+    return {"epoch_1": out / "runner" / "epoch_1.pth", "numpy_meta": out / "numpy_meta.pth",
+            "r50_voc": out / "r50_voc.pth", "evil_nested": out / "evil_nested.pth", "marker": marker}

@@ -5,7 +5,7 @@
 Nothing of nst_det is imported or registered: this is what a user's own ``tools/train.py`` run leaves.
 
 * ``OUT_DIR/runner/epoch_1.pth``: mmengine's ``Runner`` trains the demo R-34-FPN Faster R-CNN
-  (``configs/demo/faster_rcnn_r34_teacher_demo.py`` without nst_det's hooks, switches and custom
+  (``configs/detection/demo/faster-rcnn_r34_fpn_ce-backbone_8e_demo.py`` without nst_det's hooks, switches and custom
   imports) for one epoch of 2 iterations, and its ``CheckpointHook`` writes the file: message hub
   (``HistoryBuffer`` objects), optimizer, parameter schedulers, meta.
 * ``OUT_DIR/numpy_meta.pth``: ``Runner.save_checkpoint`` of the same run with numpy scalars in ``meta``.
@@ -46,7 +46,8 @@ class CreatesMarker:
 
 
 def stock_config(data_root: str, work_dir: str) -> Config:
-    cfg = Config.fromfile(str(ROOT / "configs/demo/faster_rcnn_r34_teacher_demo.py"), import_custom_modules=False)
+    cfg = Config.fromfile(str(ROOT / "configs/detection/demo/faster-rcnn_r34_fpn_ce-backbone_8e_demo.py"),
+                          import_custom_modules=False)
     cfg.pop("custom_imports")
     cfg.custom_hooks = []
     cfg.model.backbone.init_cfg = None

@@ -45,3 +45,29 @@ def test_benchmark_det_compares_nst_on_fpn_with_teacher_forward_plus_student_ste
                           "student step + teacher forward + NST P2-P5"]  # the shipped configs' levels
     assert rows["student step + teacher forward"][1] == "1.000x"
     assert all(float(row[0]) > 0 for row in rows.values())
+
+
+def test_benchmark_reader_compares_with_torch_load():
+    result = run_tool("benchmark_reader.py", ["--arch", "resnet18", "--repeats", "1"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"torch\.load\(weights_only=True\)\s+\d+\.\d ms", result.stdout)
+    assert re.search(r"nst_det reader\s+\d+\.\d ms", result.stdout)
+    assert re.search(r"ratio reader / torch\.load\s+\d+\.\d\dx", result.stdout), result.stdout
+
+
+def test_benchmark_scale_reports_build_preflight_and_worker_memory_beside_the_old_ways(tmp_path):
+    result = run_tool("benchmark_scale.py", ["--out", str(tmp_path), "--imagenet-images", "20000",
+                                             "--coco-images", "300", "--coco-boxes", "2000", "--workers", "2"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {k: v for k, v in table_rows(result.stdout).items() if k not in ("ImageNet samples kept as", "step")}
+    assert set(rows) == {"SampleTable (one buffer)", "list of (Path, label), before",
+                         "check_datasets (the whole preflight)", "json.load, masks dropped while parsing",
+                         "json.load, plain (before)", "image files: one folder listing",
+                         "image files: a stat per image (before)"}
+    # workers indexing the compact table copy (almost) nothing; the list of Paths is copied as it is read
+    assert float(rows["SampleTable (one buffer)"][2]) < 2 < float(rows["list of (Path, label), before"][2])
+    assert "ImageNet listing, 20,000 lines; 2 forked workers" in result.stdout
+    assert re.search(r"goals: ImageNet dataset from a listing [\d.]+ s \(<= 10 s: met\); COCO preflight [\d.]+ s "
+                     r"\(<= 60 s: met\); per-worker growth [\d.]+ MiB \(<= 50 MiB: met\)", result.stdout)
+    assert len((tmp_path / "imagenet" / "meta" / "train.txt").read_text().splitlines()) == 20000
+    assert len(list((tmp_path / "coco" / "train2017").iterdir())) == 300

@@ -9,7 +9,8 @@ from mmengine.logging import HistoryBuffer, MessageHub
 from tooling import write_malicious_checkpoint
 
 from nst_det.engine import AtomicLocalBackend
-from nst_det.utils.checkpoint import atomic_save, from_plain, read_checkpoint, to_plain
+from nst_det.engine.plain_data import from_plain, to_plain
+from nst_det.utils.checkpoint import atomic_save, read_checkpoint
 from nst_det.utils.errors import NSTDetError
 
 

@@ -1,7 +1,9 @@
-"""Every detection config in configs/ (not configs/pretrain/) builds, with its files pointed at
-small stand-ins through the config's own top-level variables (as ``--cfg-options`` would)."""
+"""Every detection config (configs/detection/, configs/distill/mmdet/, the entry point configs/faster_rcnn_nst.py)
+builds, with its files pointed at small stand-ins through the config's own top-level variables (as
+``--cfg-options`` would)."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Optional
@@ -18,14 +20,14 @@ from det_fixtures import ROOT, build_model, feature_checkpoint
 
 FAMILY_LEVELS = {"FasterRCNN": ["p2", "p3", "p4", "p5"], "CascadeRCNN": ["p2", "p3", "p4", "p5"],
                  "RetinaNet": ["p3", "p4", "p5", "p6", "p7"], "FCOS": ["p3", "p4", "p5", "p6", "p7"]}
-CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.py")
-                 if "pretrain" not in p.parts and "_base_" not in p.parts)
+CONFIGS = sorted(p for p in (ROOT / "configs").rglob("*.py") if "_base_" not in p.parts and "imagenet" not in p.parts)
+METHODS = ("nst", "mse", "pkd", "cwd")  # configs/distill/mmdet/<method>/
 
 
 def alias_target(config: Path) -> Optional[Path]:
-    """The config an old name stands for (a file whose one statement is ``_base_ = './<new name>.py'``)."""
+    """The config an alias stands for (a file whose one statement is ``_base_ = './<path>.py'``)."""
     code = [line for line in config.read_text().splitlines() if line.strip() and not line.startswith("#")]
-    match = re.fullmatch(r"_base_ = '\./([\w.-]+\.py)'", code[0]) if len(code) == 1 else None
+    match = re.fullmatch(r"_base_ = '\./([\w./-]+\.py)'", code[0]) if len(code) == 1 else None
     return config.parent / match.group(1) if match else None
 
 
@@ -33,9 +35,13 @@ ALIASES = [c for c in CONFIGS if alias_target(c)]
 
 
 def build_param(config: Path):
-    """Demo configs build in the fast loop; real-size ones (R-50/R-101 teachers, seconds each) and the old
-    names (the same configs as their targets, see test_old_names_are_their_new_configs) in the slow one."""
-    slow = "demo" not in config.parts or config in ALIASES
+    """Demo configs build in the fast loop (the demo detectors, the NST ones of each family and, of the FPN
+    comparison's other methods, the Faster R-CNN ones: the losses the demo has no other config of); real-size ones
+    (R-50/R-101 teachers, seconds each), the comparison's other configs and the alias (the same config as its
+    target, see test_the_entry_point_is_its_new_config) in the slow one."""
+    demo = "demo" in config.parts or (config.parent.name == "nst" and "_demo" in config.name)
+    new_loss = config.parent.name in ("mse", "pkd", "cwd") and config.name.endswith("frcnn-r18_8e_demo.py")
+    slow = (not demo or config.parent.name in METHODS[1:]) and not new_loss or config in ALIASES
     return pytest.param(config, marks=pytest.mark.slow) if slow else config
 
 
@@ -58,43 +64,59 @@ def student_of(backbone: dict) -> str:
 
 def test_the_config_list_covers_headline_variants_and_demo():
     names = {p.relative_to(ROOT / "configs").as_posix() for p in CONFIGS}
-    assert {"faster_rcnn_nst.py", "faster_rcnn_nst_backbone_only.py", "faster_rcnn_baseline.py",
-            "faster_rcnn_nst_coco.py", "faster_rcnn_nst_backbone_only_coco.py", "faster_rcnn_baseline_coco.py",
-            "demo/faster_rcnn_nst_demo.py", "demo/faster_rcnn_r34_teacher_demo.py",
-            # same-teacher controls
-            "faster_rcnn_fpn_mse.py", "faster_rcnn_fpn_mse_coco.py", "demo/faster_rcnn_fpn_mse_demo.py",
+    frcnn, nst, mse = "detection/faster_rcnn/faster-rcnn_", "distill/mmdet/nst/nst-fpn_", "distill/mmdet/mse/mse-fpn_"
+    assert {"faster_rcnn_nst.py",  # the entry point
+            # plain detectors from the CE / NST backbone, VOC and COCO
+            f"{frcnn}r18_fpn_nst-backbone_1x_voc0712.py", f"{frcnn}r18_fpn_ce-backbone_1x_voc0712.py",
+            f"{frcnn}r18_fpn_nst-backbone_1x_coco.py", f"{frcnn}r18_fpn_ce-backbone_1x_coco.py",
+            # FPN NST and its same-teacher MSE control, VOC, COCO and demo
+            f"{nst}frcnn-r50_frcnn-r18_1x_voc0712.py", f"{nst}frcnn-r101_frcnn-r18_1x_coco.py",
+            f"{nst}frcnn-r34_frcnn-r18_8e_demo.py", "detection/demo/faster-rcnn_r34_fpn_ce-backbone_8e_demo.py",
+            f"{mse}frcnn-r50_frcnn-r18_1x_voc0712.py", f"{mse}frcnn-r101_frcnn-r18_1x_coco.py",
+            f"{mse}frcnn-r34_frcnn-r18_8e_demo.py",
             # students beyond ResNet-18
-            "faster_rcnn_r34_nst_backbone_only.py", "faster_rcnn_r50_nst_backbone_only.py",
-            "faster_rcnn_mbv2_nst_backbone_only.py",
-            # the NST/MSE configs under mmrazor-style names
-            "nst-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py", "nst-fpn_frcnn-r101_frcnn-r18_1x_coco.py",
-            "mse-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py", "mse-fpn_frcnn-r101_frcnn-r18_1x_coco.py",
-            "demo/nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py", "demo/mse-fpn_frcnn-r34_frcnn-r18_8e_demo.py",
+            f"{frcnn}r34_fpn_nst-backbone_1x_voc0712.py", f"{frcnn}r50_fpn_nst-backbone_1x_voc0712.py",
+            f"{frcnn}mbv2_fpn_nst-backbone_1x_voc0712.py",
             # other detector families: RetinaNet, Cascade R-CNN, FCOS (plain students, teachers, NST, demo)
-            "retinanet_r18_fpn_nst-backbone_1x_voc0712.py", "retinanet_r18_fpn_nst-backbone_1x_coco.py",
-            "nst-fpn_retina-r50_retina-r18_1x_voc0712.py", "nst-fpn_retina-r50_retina-r18_1x_coco.py",
-            "demo/nst-fpn_retina-r34_retina-r18_8e_demo.py",
-            "cascade-rcnn_r50_fpn_1x_voc0712.py", "nst-fpn_cascade-r50_cascade-r18_1x_voc0712.py",
-            "nst-fpn_cascade-r101_cascade-r18_1x_coco.py", "demo/nst-fpn_cascade-r34_cascade-r18_8e_demo.py",
-            "fcos_r50_fpn_gn-head_1x_voc0712.py", "fcos_r50_fpn_gn-head_1x_coco.py",
-            "fcos_r18_fpn_nst-backbone_1x_voc0712.py", "fcos_r18_fpn_nst-backbone_1x_coco.py",
-            "nst-fpn_fcos-r50_fcos-r18_1x_voc0712.py", "nst-fpn_fcos-r50_fcos-r18_1x_coco.py",
-            "demo/fcos_r18_demo.py", "demo/fcos_r34_teacher_demo.py",
-            "demo/nst-fpn_fcos-r34_fcos-r18_8e_demo.py"} <= names
+            "detection/retinanet/retinanet_r18_fpn_nst-backbone_1x_voc0712.py",
+            "detection/retinanet/retinanet_r18_fpn_nst-backbone_1x_coco.py",
+            f"{nst}retina-r50_retina-r18_1x_voc0712.py", f"{nst}retina-r50_retina-r18_1x_coco.py",
+            f"{nst}retina-r34_retina-r18_8e_demo.py",
+            "detection/cascade_rcnn/cascade-rcnn_r50_fpn_1x_voc0712.py", f"{nst}cascade-r50_cascade-r18_1x_voc0712.py",
+            f"{nst}cascade-r101_cascade-r18_1x_coco.py", f"{nst}cascade-r34_cascade-r18_8e_demo.py",
+            "detection/fcos/fcos_r50_fpn_gn-head_1x_voc0712.py", "detection/fcos/fcos_r50_fpn_gn-head_1x_coco.py",
+            "detection/fcos/fcos_r18_fpn_nst-backbone_1x_voc0712.py",
+            "detection/fcos/fcos_r18_fpn_nst-backbone_1x_coco.py",
+            f"{nst}fcos-r50_fcos-r18_1x_voc0712.py", f"{nst}fcos-r50_fcos-r18_1x_coco.py",
+            "detection/demo/fcos_r18_fpn_nst-backbone_8e_demo.py", "detection/demo/fcos_r34_fpn_ce-backbone_8e_demo.py",
+            f"{nst}fcos-r34_fcos-r18_8e_demo.py"} <= names
 
 
-def is_mse(config: Path) -> bool:
-    return "fpn_mse" in config.name or config.name.startswith("mse-fpn")
+def method_of(config: Path) -> str:
+    """The FPN loss kind a distillation config names: its folder under configs/distill/mmdet/, else its name."""
+    if config.parent.name in METHODS:
+        return config.parent.name
+    return "mse" if "fpn_mse" in config.name or config.name.startswith("mse-fpn") else "nst"
 
 
 def nst_counterpart(config: Path) -> Path:
-    """The NST config an MSE control differs from in the loss alone."""
+    """The NST config a comparison config differs from in the loss alone."""
+    if config.parent.name in METHODS:
+        return config.parent.parent / "nst" / config.name.replace(f"{config.parent.name}-fpn", "nst-fpn")
     return config.parent / config.name.replace("fpn_mse", "nst").replace("mse-fpn", "nst-fpn")
 
 
-def test_old_names_are_their_new_configs():
-    assert {c.name for c in ALIASES} >= {"faster_rcnn_nst.py", "faster_rcnn_nst_coco.py", "faster_rcnn_fpn_mse.py",
-                                          "faster_rcnn_fpn_mse_coco.py", "faster_rcnn_nst_demo.py"}
+def test_every_family_and_dataset_has_each_fpn_method():
+    bases = {c.name[len("nst-fpn_"):] for c in CONFIGS if c.parent.name == "nst"}
+    assert len(bases) == 13  # Faster R-CNN VOC/COCO/demo/demo-COCO; RetinaNet, FCOS, Cascade R-CNN VOC/COCO/demo
+    for method in METHODS:
+        assert {c.name[len(f"{method}-fpn_"):] for c in CONFIGS if c.parent.name == method} == bases, method
+
+
+def test_the_entry_point_is_its_new_config():
+    """The mission's ``configs/faster_rcnn_nst.py`` is the one alias (tests/test_config_names.py: no other old name
+    remains)."""
+    assert [c.relative_to(ROOT / "configs").as_posix() for c in ALIASES] == ["faster_rcnn_nst.py"]
     for alias in ALIASES:
         target = alias_target(alias)
         assert target.is_file(), alias
@@ -106,13 +128,27 @@ def test_old_names_are_their_new_configs():
                          ids=lambda p: p.relative_to(ROOT / "configs").as_posix())
 def test_config_builds(config: Path, files, tmp_path):
     cfg = Config.fromfile(str(config))
-    assert cfg.default_scope == "mmdet" and "PlainCheckpointHook" in {h["type"] for h in cfg.custom_hooks}
+    assert cfg.default_scope == "mmdet" and "PlainCheckpointHook" in {h["type"] for h in cfg.nst_det_hooks}
+    assert cfg.runner_type == "mmdet.NSTDetRunner"
     assert cfg.default_hooks.checkpoint.backend_args == dict(backend="atomic_local")
     model_cfg = cfg.model.get("student", cfg.model)
     variables = {"backbone_checkpoint": str(files[student_of(model_cfg.backbone)])}
+    if cfg.get("classes_from"):  # a dataset of one's own: its class names are read from its annotation file
+        data_root = tmp_path / "own"
+        annotations = data_root / cfg.classes_from[len(cfg.data_root):]
+        annotations.parent.mkdir(parents=True)
+        annotations.write_text(json.dumps({"images": [], "annotations": [], "categories": [{"id": 1, "name": "a"}]}))
+        variables["data_root"] = f"{data_root}/"
     if "teacher_checkpoint" in cfg:
         variables["teacher_checkpoint"] = str(feature_checkpoint(cfg.teacher_config, tmp_path / "teacher.pth"))
+    if "classes_from" in cfg:  # a dataset of one's own: the heads take its category count
+        annotations = tmp_path / "train.json"
+        categories = [{"id": i, "name": f"class{i}"} for i in (3, 1, 2)]
+        annotations.write_text(json.dumps({"images": [], "annotations": [], "categories": categories}))
+        variables["classes_from"] = str(annotations)
     model = build_model(config, **variables)
+    if "classes_from" in cfg:
+        assert model.roi_head.bbox_head.num_classes == 3
     assert check_backbone_file(model.backbone) == variables["backbone_checkpoint"]
     if isinstance(model, NSTDistillDetector):
         # the levels the config names, and its family's: P2-P5 for two-stage detectors (P6 of their FPN is a
@@ -121,12 +157,13 @@ def test_config_builds(config: Path, files, tmp_path):
         assert levels == list(cfg.model.distill.taps) == FAMILY_LEVELS[cfg.model.student.type]
         assert not any(k.startswith("teacher") for k in model.state_dict())
         assert type(model.teacher).__name__ == cfg.model.student.type  # a teacher of the same family
-        # the MSE control differs from its NST config in the loss alone; NST configs use the shared block's loss
-        assert model.loss_name == ("mse" if is_mse(config) else "nst")
-        if not is_mse(config):
+        # a comparison config differs from its NST config in the loss alone; NST configs use the shared block's loss
+        method = method_of(config)
+        assert model.distill_core.kinds == [method]
+        if method == "nst":
             assert cfg.model.distill.loss == cfg.nst_fpn.distill.loss
-        assert not any("distill_adapters" in name for name, _ in model.named_parameters())  # equal channels
-        if is_mse(config):
+        assert not model.distill_core.adapters  # equal channels
+        if method != "nst":
             nst_cfg = Config.fromfile(str(nst_counterpart(config)))
             assert cfg.model.teacher == nst_cfg.model.teacher
             assert {k: v for k, v in cfg.model.distill.items() if k not in ("loss", "adapt_channels")} \
@@ -134,12 +171,12 @@ def test_config_builds(config: Path, files, tmp_path):
             assert cfg.train_cfg == nst_cfg.train_cfg and cfg.param_scheduler == nst_cfg.param_scheduler
 
 
-@pytest.mark.parametrize("name, arch", [("faster_rcnn_r34_nst_backbone_only.py", "resnet34"),
-                                        ("faster_rcnn_r50_nst_backbone_only.py", "resnet50"),
-                                        ("faster_rcnn_mbv2_nst_backbone_only.py", "mobilenet_v2")])
+@pytest.mark.parametrize("name, arch", [("faster-rcnn_r34_fpn_nst-backbone_1x_voc0712.py", "resnet34"),
+                                        ("faster-rcnn_r50_fpn_nst-backbone_1x_voc0712.py", "resnet50"),
+                                        ("faster-rcnn_mbv2_fpn_nst-backbone_1x_voc0712.py", "mobilenet_v2")])
 def test_new_student_configs_load_the_whole_export(name, arch, files):
     """The backbone's Pretrained init takes every tensor of the student's export; the FPN fits its channels."""
-    model = build_model(ROOT / "configs" / name, backbone_checkpoint=str(files[arch]))
+    model = build_model(ROOT / "configs" / "detection" / "faster_rcnn" / name, backbone_checkpoint=str(files[arch]))
     exported = torch.load(files[arch], weights_only=True)
     assert set(model.backbone.state_dict()) == set(exported)  # no missing, no unexpected key
     model.backbone.init_weights()
@@ -159,15 +196,17 @@ def test_fcos_configs_are_the_stock_fcos_in_pytorch_style():
     and the model base the VOC and demo configs use is the stock COCO model with only that changed."""
     stock = load_model_config("mmdet::fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py")
     assert stock.backbone.style == "caffe" and not stock.data_preprocessor.bgr_to_rgb  # why ours differ
-    coco = Config.fromfile(str(ROOT / "configs" / "fcos_r50_fpn_gn-head_1x_coco.py")).model
+    coco = Config.fromfile(str(ROOT / "configs" / "detection/fcos/fcos_r50_fpn_gn-head_1x_coco.py")).model
     base = Config.fromfile(str(ROOT / "configs" / "_base_" / "fcos_r50_fpn_gn-head.py")).model
     assert coco.to_dict() == base.to_dict()
     for key in ("neck", "bbox_head", "test_cfg"):
         assert coco[key].to_dict() == stock[key].to_dict(), key
     assert {k: v for k, v in coco.backbone.items() if k not in ("style", "norm_cfg", "init_cfg")} \
         == {k: v for k, v in stock.backbone.items() if k not in ("style", "norm_cfg", "init_cfg")}
-    for name in ("fcos_r50_fpn_gn-head_1x_voc0712.py", "nst-fpn_fcos-r50_fcos-r18_1x_voc0712.py",
-                 "nst-fpn_fcos-r50_fcos-r18_1x_coco.py", "demo/nst-fpn_fcos-r34_fcos-r18_8e_demo.py"):
+    for name in ("detection/fcos/fcos_r50_fpn_gn-head_1x_voc0712.py",
+                 "distill/mmdet/nst/nst-fpn_fcos-r50_fcos-r18_1x_voc0712.py",
+                 "distill/mmdet/nst/nst-fpn_fcos-r50_fcos-r18_1x_coco.py",
+                 "distill/mmdet/nst/nst-fpn_fcos-r34_fcos-r18_8e_demo.py"):
         cfg = Config.fromfile(str(ROOT / "configs" / name))
         models = [cfg.model.student, load_model_config(cfg.teacher_config)] if "student" in cfg.model else [cfg.model]
         for model in models:

@@ -11,13 +11,13 @@ from mmengine.config import Config
 from tooling import run_tool
 
 from nst_det.det.datasets import check_datasets
-from nst_det.utils.cli import merge_options
+from nst_det.engine.cli import merge_options
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO
+from det_fixtures import DEMO, FPN_DISTILL
 
-VOC_CONFIG = DEMO / "faster_rcnn_baseline_demo.py"
-COCO_CONFIG = DEMO / "faster_rcnn_nst_demo_coco.py"
+VOC_CONFIG = DEMO / "faster-rcnn_r18_fpn_ce-backbone_8e_demo.py"
+COCO_CONFIG = FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo-coco.py"
 LOADERS = ("train_dataloader", "val_dataloader", "test_dataloader")
 
 

@@ -11,20 +11,19 @@ import torch
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 from nst_det.det import NSTDistillDetector, check_backbone_file, load_model_config, select_levels
-from nst_det.engine import BackboneCheckHook
+from nst_det.engine import BackboneCheckHook, DistillStateHook
 from nst_det.registry import DATASETS, MODELS
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO, TEACHER_CONFIG, build_model, feature_checkpoint
+from det_fixtures import DEMO, FPN_DISTILL, TEACHER_CONFIG, build_model, feature_checkpoint
 
-NST_CONFIG = DEMO / "faster_rcnn_nst_demo.py"
-PLAIN_CONFIG = DEMO / "faster_rcnn_nst_backbone_only_demo.py"
+NST_CONFIG = FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"
+PLAIN_CONFIG = DEMO / "faster-rcnn_r18_fpn_nst-backbone_8e_demo.py"
 
 
 def nst_cfg(weight_files, config=NST_CONFIG, **distill) -> Config:
@@ -100,11 +99,11 @@ def test_the_teacher_follows_to_and_casts(weight_files):
 
 def test_warmup_ramps_with_the_runner_iteration(weight_files):
     model = MODELS.build(nst_cfg(weight_files, warmup_iters=4).model)
-    hub = MessageHub.get_instance("test_det_warmup")
-    hub.update_info("iter", 1)
-    assert model.warmup_factor() == pytest.approx(0.5)
-    hub.update_info("iter", 10)
-    assert model.warmup_factor() == 1.0
+    hook = DistillStateHook()  # tells the core the runner's iteration before each training iteration
+    hook.before_train_iter(SimpleNamespace(model=model, iter=1), batch_idx=0)
+    assert model.distill_core.warmup_factor() == pytest.approx(0.5)
+    hook.before_train_iter(SimpleNamespace(model=model, iter=10), batch_idx=0)
+    assert model.distill_core.warmup_factor() == 1.0
 
 
 def test_levels_and_weights_are_configurable(weight_files, distiller):
@@ -225,20 +224,21 @@ def test_former_distill_keys_are_refused_naming_the_new_one(weight_files, former
 
 
 def test_the_default_loss_is_the_imagenet_stages(weight_files):
-    from nst_det.distill import DEFAULT_LOSS
+    from nst_det.losses import NSTLoss
 
     cfg = nst_cfg(weight_files)
     del cfg.model.distill["loss"]
     model = MODELS.build(cfg.model)
-    assert (model.distill_loss.kernel, model.distill_loss.loss_weight) == ("poly", DEFAULT_LOSS["loss_weight"]) \
-        == ("poly", 50.0)
+    [loss] = model.distill_core.losses
+    assert (loss.kernel, loss.loss_weight) == ("poly", NSTLoss().loss_weight) == ("poly", 50.0)
 
 
 def test_the_mse_control_distils_the_same_levels_from_the_same_teacher(weight_files, batch):
     from mmdet.models.losses import MSELoss
 
-    model = MODELS.build(nst_cfg(weight_files, DEMO / "faster_rcnn_fpn_mse_demo.py", warmup_iters=0).model)
-    assert isinstance(model.distill_loss, MSELoss) and model.loss_name == "mse"
+    mse = FPN_DISTILL / "mse" / "mse-fpn_frcnn-r34_frcnn-r18_8e_demo.py"
+    model = MODELS.build(nst_cfg(weight_files, mse, warmup_iters=0).model)
+    assert isinstance(model.distill_core.losses[0], MSELoss) and model.distill_core.kinds == ["mse"]
     model.train()
     data = model.data_preprocessor(copy.deepcopy(batch), True)
     losses = model.loss(data["inputs"], data["data_samples"])
@@ -268,21 +268,21 @@ def teacher_of_other_width(tmp_path, channels: int) -> tuple[dict, str]:
 def test_a_channel_adapter_trains_and_stays_out_of_the_student_checkpoint(weight_files, batch, tmp_path):
     from nst_det.engine import DistillStateHook
 
-    cfg = nst_cfg(weight_files, DEMO / "faster_rcnn_fpn_mse_demo.py", taps=("p3", "p4"))
+    cfg = nst_cfg(weight_files, FPN_DISTILL / "mse" / "mse-fpn_frcnn-r34_frcnn-r18_8e_demo.py", taps=("p3", "p4"))
     cfg.model.teacher.config, cfg.model.teacher.checkpoint = teacher_of_other_width(tmp_path, 64)
     model = MODELS.build(cfg.model)
     model.init_weights()
-    assert sorted(model.distill_adapters) == ["p3", "p4"]
-    assert model.distill_adapters["p3"].weight.shape == (64, 128, 1, 1)  # student 128 -> teacher 64 channels
-    adapter_ids = {id(p) for p in model.distill_adapters.parameters()}
+    assert sorted(model.distill_core.adapters) == ["p3", "p4"]
+    assert model.distill_core.adapters["p3"].weight.shape == (64, 128, 1, 1)  # student 128 -> teacher 64 channels
+    adapter_ids = {id(p) for p in model.distill_core.adapters.parameters()}
     assert adapter_ids <= {id(p) for p in model.parameters()}  # the optimizer trains them
 
     model.train()
-    before = model.distill_adapters["p3"].weight.detach().clone()
+    before = model.distill_core.adapters["p3"].weight.detach().clone()
     optim = OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01))
     log_vars = model.train_step(copy.deepcopy(batch), optim)
     assert {"loss_mse_p3", "loss_mse_p4"} <= set(log_vars)
-    assert not torch.equal(before, model.distill_adapters["p3"].weight)
+    assert not torch.equal(before, model.distill_core.adapters["p3"].weight)
 
     # what mmengine's Runner saves: checkpoint['state_dict'] is the plain student ...
     runner = SimpleNamespace(model=model)
@@ -290,13 +290,13 @@ def test_a_channel_adapter_trains_and_stays_out_of_the_student_checkpoint(weight
     DistillStateHook().before_save_checkpoint(runner, checkpoint)
     plain = build_model(PLAIN_CONFIG)
     plain.load_state_dict(checkpoint["state_dict"], strict=True)
-    assert sorted(checkpoint["distill_state_dict"]) == [f"distill_adapters.{lv}.{p}" for lv in ("p3", "p4")
+    assert sorted(checkpoint["distill_state_dict"]) == [f"distill_core.adapters.{lv}.{p}" for lv in ("p3", "p4")
                                                         for p in ("bias", "weight")]
     # ... and loading it (resume) puts the trained adapters back before the weights are loaded
     fresh = MODELS.build(cfg.model)
     DistillStateHook().after_load_checkpoint(SimpleNamespace(model=fresh), checkpoint)
     fresh.load_state_dict(checkpoint["state_dict"], strict=True)
-    assert torch.equal(fresh.distill_adapters["p3"].weight, model.distill_adapters["p3"].weight)
+    assert torch.equal(fresh.distill_core.adapters["p3"].weight, model.distill_core.adapters["p3"].weight)
     # a plain model given that checkpoint (load_from) takes the student and leaves the adapters out
     again = {"state_dict": model.state_dict()}
     DistillStateHook().before_save_checkpoint(runner, again)
@@ -308,5 +308,5 @@ def test_without_adapt_channels_no_adapter_is_built(weight_files, tmp_path):
     cfg = nst_cfg(weight_files)  # NST compares channel distributions: other widths need no adapter
     cfg.model.teacher.config, cfg.model.teacher.checkpoint = teacher_of_other_width(tmp_path, 64)
     model = MODELS.build(cfg.model)
-    assert not hasattr(model, "distill_adapters")
+    assert not model.distill_core.adapters
     assert list(model.state_dict()) == list(build_model(PLAIN_CONFIG).state_dict())

@@ -11,14 +11,14 @@ import pytest
 import torch
 from tooling import run_tool, write_malicious_checkpoint
 
-from det_fixtures import DEMO, build_model, feature_checkpoint, plain_pycocotools, tiny_run_options
+from det_fixtures import DEMO, FPN_DISTILL, build_model, feature_checkpoint, plain_pycocotools, tiny_run_options
 
 pytestmark = pytest.mark.slow
 
-NST_CONFIG = str(DEMO / "faster_rcnn_nst_demo.py")
-PLAIN_CONFIG = str(DEMO / "faster_rcnn_nst_backbone_only_demo.py")
-NST_COCO_CONFIG = str(DEMO / "faster_rcnn_nst_demo_coco.py")
-MSE_CONFIG = str(DEMO / "faster_rcnn_fpn_mse_demo.py")
+NST_CONFIG = str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py")
+PLAIN_CONFIG = str(DEMO / "faster-rcnn_r18_fpn_nst-backbone_8e_demo.py")
+NST_COCO_CONFIG = str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo-coco.py")
+MSE_CONFIG = str(FPN_DISTILL / "mse" / "mse-fpn_frcnn-r34_frcnn-r18_8e_demo.py")
 # a model trained for 2 iterations scores below the default threshold: keep its 100 best boxes
 KEEP_ALL_DETECTIONS = ["model.test_cfg.rcnn.score_thr=0.0"]
 
@@ -91,7 +91,7 @@ def test_channel_adapters_train_stay_out_of_the_student_checkpoint_and_come_back
                                                                                         tmp_path):
     # a teacher whose FPN is 64 channels wide (the student's: 128): the MSE control builds 1x1 adapters
     narrow = tmp_path / "teacher_narrow.py"
-    narrow.write_text(f"_base_ = '{DEMO / 'faster_rcnn_r34_teacher_demo.py'}'\n"
+    narrow.write_text(f"_base_ = '{DEMO / 'faster-rcnn_r34_fpn_ce-backbone_8e_demo.py'}'\n"
                       "model = dict(neck=dict(out_channels=64), rpn_head=dict(in_channels=64, feat_channels=64),\n"
                       "    roi_head=dict(bbox_roi_extractor=dict(out_channels=64), bbox_head=dict(in_channels=64)))\n")
     work = tmp_path / "work"
@@ -102,17 +102,17 @@ def test_channel_adapters_train_stay_out_of_the_student_checkpoint_and_come_back
     assert "loss_mse_p2" in log and "loss_mse_p5" in log
     first = torch.load(work / "epoch_1.pth", weights_only=True)
     assert list(first["state_dict"]) == list(build_model(PLAIN_CONFIG).state_dict())  # the plain student
-    adapters = [f"distill_adapters.p{i}.{p}" for i in range(2, 6) for p in ("weight", "bias")]
+    adapters = [f"distill_core.adapters.p{i}.{p}" for i in range(2, 6) for p in ("weight", "bias")]
     assert sorted(first["distill_state_dict"]) == sorted(adapters)
-    assert first["distill_state_dict"]["distill_adapters.p2.weight"].shape == (64, 128, 1, 1)
+    assert first["distill_state_dict"]["distill_core.adapters.p2.weight"].shape == (64, 128, 1, 1)
 
     log = ok(run_tool("train_det.py", [MSE_CONFIG, "--work-dir", str(work), "--resume", "--cfg-options",
                                        *options, "train_cfg.max_epochs=2"]))
     assert "resumed epoch: 1, iter: 2" in log and "Epoch(train) [2][2/2]" in log
     assert "missing keys" not in log and "unexpected key" not in log  # the adapters were loaded back
     second = torch.load(work / "epoch_2.pth", weights_only=True)
-    assert not torch.equal(second["distill_state_dict"]["distill_adapters.p2.weight"],
-                           first["distill_state_dict"]["distill_adapters.p2.weight"])  # trained on
+    assert not torch.equal(second["distill_state_dict"]["distill_core.adapters.p2.weight"],
+                           first["distill_state_dict"]["distill_core.adapters.p2.weight"])  # trained on
     log = ok(run_tool("test_det.py", [PLAIN_CONFIG, str(work), "--work-dir", str(tmp_path / "test"),
                                       "--cfg-options", f"data_root={det_data}/VOCdevkit/",
                                       "test_dataloader.num_workers=0", "test_dataloader.persistent_workers=False"]))
@@ -156,5 +156,6 @@ def test_a_checkpoint_carrying_code_is_refused_by_train_det_and_never_run(det_da
     last = result.stderr.strip().splitlines()[-1]
     assert re.fullmatch(rf"error: (teacher checkpoint|backbone file|resume checkpoint) {re.escape(str(evil))} refers "
                         r"to io\.open, which no checkpoint needs and an attack would use: refusing it \(nothing in it "
-                        r"was run\)\. Use weights from a source you trust", last), result.stderr[-3000:]
+                        r"was run\): a name only code execution, file access or another loader needs\. Use weights "
+                        r"from a source you trust", last), result.stderr[-3000:]
     assert not target.exists()

@@ -13,14 +13,14 @@ from mmengine.evaluator import Evaluator
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
-from nst_det.evaluation import configure_test_evaluation
+from nst_det.engine.cli import merge_options
+from nst_det.engine.evaluation import configure_test_evaluation
 from nst_det.registry import DATASETS
-from nst_det.utils.cli import merge_options
 
-from det_fixtures import DEMO, plain_pycocotools
+from det_fixtures import FPN_DISTILL, plain_pycocotools
 
-VOC_CONFIG = DEMO / "faster_rcnn_nst_demo.py"
-COCO_CONFIG = DEMO / "faster_rcnn_nst_demo_coco.py"
+VOC_CONFIG = FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"
+COCO_CONFIG = FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo-coco.py"
 
 
 def ground_truth_predictions(sample, perturb: bool) -> InstanceData:

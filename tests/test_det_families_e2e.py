@@ -9,18 +9,20 @@ import pytest
 import torch
 from tooling import run_tool
 
-from det_fixtures import DEMO, build_model, feature_checkpoint, tiny_run_options
+from det_fixtures import DEMO, FPN_DISTILL, build_model, feature_checkpoint, tiny_run_options
 
 pytestmark = pytest.mark.slow
 
 # family: (NST demo config, plain student config, teacher config, distilled levels, test option keeping every box)
 FAMILIES = {
-    "retinanet": ("nst-fpn_retina-r34_retina-r18_8e_demo.py", "retinanet_r18_demo.py", "retinanet_r34_teacher_demo.py",
-                  ("p3", "p4", "p5", "p6", "p7"), "model.test_cfg.score_thr=0.0"),
-    "cascade_rcnn": ("nst-fpn_cascade-r34_cascade-r18_8e_demo.py", "cascade_rcnn_r18_demo.py",
-                     "cascade_rcnn_r34_teacher_demo.py", ("p2", "p3", "p4", "p5"), "model.test_cfg.rcnn.score_thr=0.0"),
-    "fcos": ("nst-fpn_fcos-r34_fcos-r18_8e_demo.py", "fcos_r18_demo.py", "fcos_r34_teacher_demo.py",
-             ("p3", "p4", "p5", "p6", "p7"), "model.test_cfg.score_thr=0.0"),
+    "retinanet": ("nst-fpn_retina-r34_retina-r18_8e_demo.py", "retinanet_r18_fpn_nst-backbone_8e_demo.py",
+                  "retinanet_r34_fpn_ce-backbone_8e_demo.py", ("p3", "p4", "p5", "p6", "p7"),
+                  "model.test_cfg.score_thr=0.0"),
+    "cascade_rcnn": ("nst-fpn_cascade-r34_cascade-r18_8e_demo.py", "cascade-rcnn_r18_fpn_nst-backbone_8e_demo.py",
+                     "cascade-rcnn_r34_fpn_ce-backbone_8e_demo.py", ("p2", "p3", "p4", "p5"),
+                     "model.test_cfg.rcnn.score_thr=0.0"),
+    "fcos": ("nst-fpn_fcos-r34_fcos-r18_8e_demo.py", "fcos_r18_fpn_nst-backbone_8e_demo.py",
+             "fcos_r34_fpn_ce-backbone_8e_demo.py", ("p3", "p4", "p5", "p6", "p7"), "model.test_cfg.score_thr=0.0"),
 }
 
 
@@ -32,7 +34,8 @@ def test_demo_nst_trains_and_its_checkpoint_tests_with_the_plain_student_config(
     options = [o for o in tiny_run_options(det_data / "VOCdevkit", weight_files)
                if not o.startswith("teacher_checkpoint=")] + [f"teacher_checkpoint={teacher}"]
     work = tmp_path / "work"
-    result = run_tool("train_det.py", [str(DEMO / nst_config), "--work-dir", str(work), "--cfg-options", *options])
+    result = run_tool("train_det.py", [str(FPN_DISTILL / "nst" / nst_config), "--work-dir", str(work),
+                                       "--cfg-options", *options])
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-5000:]
     assert all(f"loss_nst_{level}" in log for level in levels) and "Epoch(train) [1][2/2]" in log

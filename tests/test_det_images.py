@@ -13,7 +13,7 @@ from PIL import Image
 from tooling import run_tool
 
 from nst_det.det.images import CheckedLoadImageFromFile, truncation_problem, use_checked_image_loading
-from nst_det.det.runtime import apply_runtime_switches
+from nst_det.engine.runtime import apply_runtime_switches
 from nst_det.registry import TRANSFORMS
 from nst_det.utils.errors import NSTDetError
 
@@ -73,8 +73,9 @@ def test_bad_images_are_named_or_skipped(images, name, why):
     assert load(images / name, ignore_empty=True) is None
 
 
-@pytest.mark.parametrize("config", ["faster_rcnn_nst.py", "faster_rcnn_baseline_coco.py",
-                                    "demo/faster_rcnn_nst_demo.py"])
+@pytest.mark.parametrize("config", ["faster_rcnn_nst.py",
+                                    "detection/faster_rcnn/faster-rcnn_r18_fpn_ce-backbone_1x_coco.py",
+                                    "distill/mmdet/nst/nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"])
 def test_every_pipeline_of_a_config_loads_checked_images(config):
     cfg = Config.fromfile(str(ROOT / "configs" / config))
     assert cfg.checked_image_loading and cfg.seed_per_sample
@@ -93,7 +94,7 @@ def test_train_det_names_a_truncated_training_image(det_data, weight_files, tmp_
     image = data / "VOCdevkit" / "VOC2007" / "JPEGImages" / "trainval_00001.jpg"
     image.write_bytes(image.read_bytes()[:600])
     result = run_tool("train_det.py", [
-        str(DEMO / "faster_rcnn_baseline_demo.py"), "--work-dir", str(tmp_path / "work"), "--cfg-options",
+        str(DEMO / "faster-rcnn_r18_fpn_ce-backbone_8e_demo.py"), "--work-dir", str(tmp_path / "work"), "--cfg-options",
         f"data_root={data}/VOCdevkit/", f"backbone_checkpoint={weight_files['resnet18']}",
         "train_dataloader.num_workers=1", "train_dataloader.batch_size=2"])
     assert result.returncode == 1, result.stderr[-2000:]

@@ -14,7 +14,7 @@ from nst_det.losses import NSTLoss
 from nst_det.registry import MODELS
 from nst_det.utils.errors import NSTDetError
 
-from det_fixtures import DEMO
+from det_fixtures import FPN_DISTILL
 
 
 def test_valid_size_rounds_up_and_clips_to_the_level():
@@ -80,7 +80,7 @@ def sample(img_shape, batch_shape) -> DetDataSample:
 
 
 def test_the_distiller_crops_every_level_to_each_images_valid_region(weight_files):
-    cfg = Config.fromfile(str(DEMO / "faster_rcnn_nst_demo.py"))
+    cfg = Config.fromfile(str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"))
     cfg.model.student.backbone.init_cfg = None
     cfg.model.teacher.checkpoint = str(weight_files["teacher"])
     cfg.model.distill.update(warmup_iters=0, taps=("p2", "p3", "p4", "p5", "p6"))
@@ -96,8 +96,9 @@ def test_the_distiller_crops_every_level_to_each_images_valid_region(weight_file
     for level, _ in model.levels:
         s, t = student[level.index], teacher[level.index]
         h, w = -(-100 // level.stride), -(-130 // level.stride)
-        per_image = [model.distill_loss(s[:1], t[:1]), model.distill_loss(s[1:, :, :h, :w], t[1:, :, :h, :w])]
+        loss = model.distill_core.losses[0]
+        per_image = [loss(s[:1], t[:1]), loss(s[1:, :, :h, :w], t[1:, :, :h, :w])]
         torch.testing.assert_close(losses[f"loss_nst_{level.name}"], sum(per_image) / 2, rtol=1e-5, atol=0.0)
         if (h, w) != tuple(s.shape[-2:]):
-            assert not torch.allclose(losses[f"loss_nst_{level.name}"], model.distill_loss(s, t), rtol=1e-3)
+            assert not torch.allclose(losses[f"loss_nst_{level.name}"], loss(s, t), rtol=1e-3)
 

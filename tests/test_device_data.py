@@ -132,7 +132,8 @@ def test_pretraining_with_the_device_data_path(tmp_path, tiny_data):
     import torchvision
 
     torch.save(torchvision.models.resnet34(num_classes=5).state_dict(), teacher)
-    result = run_tool(PRETRAIN, [str(ROOT / "configs/pretrain/demo_nst_r34_r18_device_decode.py"), "--work-dir",
+    result = run_tool(PRETRAIN, [str(ROOT / "configs/distill/imagenet/nst/nst_r34_r18_8e_demo-device-decode.py"),
+                                 "--work-dir",
                        str(tmp_path / "work"), "--cfg-options", *tiny_options(tiny_data),
                        f"teacher_checkpoint={teacher}",
                        "model.data_preprocessor.crop_size=32", "train_dataloader.num_workers=2"])

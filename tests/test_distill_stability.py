@@ -6,6 +6,7 @@ import math
 from types import SimpleNamespace
 
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 
@@ -18,6 +19,8 @@ from nst_det.det.stability import (
     first_divergence,
     trailing_mean,
 )
+from nst_det.distill import distill_settings
+from nst_det.distill.core import DistillCore, TapPair, pair_weights
 from nst_det.engine.hooks import DistillDivergenceHook
 from nst_det.utils.errors import NSTDetError
 
@@ -139,8 +142,13 @@ def test_the_monitor_needs_more_than_a_window_of_iterations():
 
 # ----------------------------------------------------------------------------- the hook
 def fake_runner(distill: dict, model_type: str = "NSTDistillDetector"):
-    cfg = Config(dict(model=dict(type=model_type, distill=distill)))
-    return SimpleNamespace(cfg=cfg, iter=0)
+    """A runner whose model carries the distillation core ``distill`` builds (the hook reads the built core)."""
+    settings = distill_settings("NSTDistillDetector", distill)
+    weights = pair_weights(settings["taps"], settings["level_weights"])
+    pairs = [TapPair(tap, tap, tap, weight) for tap, weight in zip(settings["taps"], weights)]
+    model = type(model_type, (torch.nn.Module,), {})()
+    model.distill_core = DistillCore("NSTDistillDetector", pairs, settings)
+    return SimpleNamespace(model=model, iter=0)
 
 
 def train(hook: DistillDivergenceHook, runner, sequence) -> int:
@@ -200,5 +208,5 @@ def test_the_hook_undoes_the_configs_warm_up():
 
 def test_every_detection_runtime_enables_the_guard():
     runtime = Config.fromfile(str(ROOT / "configs" / "_base_" / "det_runtime.py"))
-    types = [h["type"] for h in runtime.custom_hooks]
+    types = [h["type"] for h in runtime.nst_det_hooks]
     assert "DistillDivergenceHook" in types and "NonFiniteLossHook" in types

@@ -21,12 +21,12 @@ from mmengine.runner import Runner
 from tooling import run_tool
 
 from nst_det.data.real_layout import make_real_layout_dataset
-from nst_det.det.distiller import loss_name
 from nst_det.det.stability import detection_loss, distill_prefix
+from nst_det.distill import loss_kind
 from nst_det.engine.short_runs import ShortRun, short_run_config, train_short, write_random_teacher
-from nst_det.engine.sweep import BOUND, FAMILIES
 from nst_det.registry import MODELS
 
+from _lib.sweep import BOUND, FAMILIES
 from det_fixtures import ROOT
 
 pytestmark = pytest.mark.slow
@@ -36,15 +36,10 @@ SCALE = (128, 96)
 
 
 def shipped_distillation_configs() -> list[Path]:
-    """configs/*.py (not demo/, pretrain/, _base_/) whose model is an NSTDistillDetector, old names left out."""
-    out = []
-    for path in sorted((ROOT / "configs").glob("*.py")):
-        code = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
-        if len(code) == 1 and code[0].startswith("_base_ = '"):
-            continue  # an old name: the same config as its target
-        if Config.fromfile(str(path)).model.get("type") == "NSTDistillDetector":
-            out.append(path)
-    return out
+    """The FPN-distillation configs users train (configs/distill/mmdet/<method>/, VOC and COCO; not the demo's,
+    which the demo runs)."""
+    return sorted(path for path in (ROOT / "configs" / "distill" / "mmdet").glob("*/*.py")
+                  if not path.parent.name.startswith("_") and "_demo" not in path.stem)
 
 
 CONFIGS = shipped_distillation_configs()
@@ -118,7 +113,7 @@ def test_shipped_config_trains_with_a_random_teacher(config: Path, inputs, tmp_p
     run = short_run(config, inputs, tmp_path / "work")
     result = train_short(run)
     assert result.error is None, result.error  # neither non-finite nor stopped by the divergence guard
-    prefix = distill_prefix(loss_name(Config.fromfile(str(config)).model.distill.loss))
+    prefix = distill_prefix(loss_kind(Config.fromfile(str(config)).model.distill.loss.type))
     detection = [detection_loss(r, prefix) for r in result.losses]
     assert len(detection) == ITERS and all(v == v for v in detection)
     assert sum(detection[-3:]) / 3 <= BOUND * detection[0], detection
@@ -133,6 +128,7 @@ def test_the_guard_stops_the_settings_shipped_before_the_sweep(inputs, tmp_path)
                f"teacher_checkpoint={teacher_file(inputs, cfg.teacher_config)}",
                "model.distill.loss.loss_weight=50.0", "model.distill.warmup_iters=0", "param_scheduler=[]",
                "train_cfg.max_epochs=1", "randomness.seed=0",  # 3 x 16 images (the VOC RepeatDataset): 24 iterations
+               "teacher_check=False",
                "val_dataloader=None", "val_cfg=None", "val_evaluator=None", "train_dataloader.batch_size=2",
                "train_dataloader.num_workers=0", "train_dataloader.persistent_workers=False",
                *[f"{k}={v}" for k, v in run.options.items()],

@@ -8,7 +8,7 @@ import pytest
 import torch
 from tooling import run_tool
 
-from det_fixtures import DEMO, build_model
+from det_fixtures import DEMO, FPN_DISTILL, build_model
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +19,7 @@ CLASSES = ("circle", "square", "triangle", "cross", "ring")
 def student_checkpoint(tmp_path_factory):
     """A checkpoint of the demo student as tools/train_det.py writes it (weights + dataset_meta)."""
     torch.manual_seed(0)
-    model = build_model(DEMO / "faster_rcnn_nst_backbone_only_demo.py")
+    model = build_model(DEMO / "faster-rcnn_r18_fpn_nst-backbone_8e_demo.py")
     path = tmp_path_factory.mktemp("infer") / "epoch_1.pth"
     torch.save({"state_dict": model.state_dict(), "meta": {"dataset_meta": {"classes": CLASSES}}}, path)
     return path
@@ -28,7 +28,8 @@ def student_checkpoint(tmp_path_factory):
 def test_a_distiller_config_runs_its_student_on_images(det_data, student_checkpoint, tmp_path):
     images = det_data / "VOCdevkit" / "VOC2007" / "JPEGImages"
     one = sorted(images.glob("*.jpg"))[0]
-    result = run_tool("infer_det.py", [str(DEMO / "faster_rcnn_nst_demo.py"), str(student_checkpoint), str(one),
+    result = run_tool("infer_det.py", [str(FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py"),
+                                       str(student_checkpoint), str(one),
                                        str(images), "--out-dir", str(tmp_path / "out"), "--score-thr", "0.05",
                                        "--cfg-options", "teacher_checkpoint=/nonexistent/teacher.pth"])
     assert result.returncode == 0, result.stderr[-3000:]
@@ -43,7 +44,7 @@ def test_a_distiller_config_runs_its_student_on_images(det_data, student_checkpo
 
 def test_a_checkpoint_of_another_detector_and_a_missing_image_are_refused(det_data, weight_files, tmp_path):
     image = sorted((det_data / "VOCdevkit" / "VOC2007" / "JPEGImages").glob("*.jpg"))[0]
-    config = str(DEMO / "faster_rcnn_nst_backbone_only_demo.py")
+    config = str(DEMO / "faster-rcnn_r18_fpn_nst-backbone_8e_demo.py")
     wrong = run_tool("infer_det.py", [config, str(weight_files["teacher"]), str(image), "--out-dir", str(tmp_path)])
     assert wrong.returncode == 1
     last = wrong.stderr.strip().splitlines()[-1]

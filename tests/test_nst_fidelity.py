@@ -71,12 +71,16 @@ def loss_from(config: str, *keys: str) -> NSTLoss:
 # weight; the FPN configs the released loss at the weight tools/sweep_distill.py chose (25 of 50 per level:
 # configs/_base_/nst_fpn_distill.py; the paper and the released code have no FPN NST)
 OFFICIAL = [
-    ("pretrain/nst_r101_r18_imagenet.py", ("model", "distill", "loss"), (4, 512, 7, 7), (4, 2048, 7, 7), 1.0),
-    ("pretrain/nst_r101_r18_imagenet_released_recipe.py", ("model", "distill", "loss"),
+    ("distill/imagenet/nst/nst_r101_r18_100e_imagenet.py", ("model", "distill", "loss"), (4, 512, 7, 7),
+     (4, 2048, 7, 7), 1.0),
+    ("distill/imagenet/nst/nst_r101_r18_nag-b512-100e_imagenet.py", ("model", "distill", "loss"),
      (4, 512, 7, 7), (4, 2048, 7, 7), 1.0),
     # FPN sizes: HW > C, so the C×C Gram form is used (layer4 above: the HW×HW form)
     ("faster_rcnn_nst.py", ("model", "distill", "loss"), (2, 256, 20, 24), (2, 256, 20, 24), 0.5),
-    ("faster_rcnn_nst_coco.py", ("model", "distill", "loss"), (2, 256, 20, 24), (2, 256, 20, 24), 0.5),
+    ("distill/mmdet/nst/nst-fpn_frcnn-r101_frcnn-r18_1x_coco.py", ("model", "distill", "loss"), (2, 256, 20, 24),
+     (2, 256, 20, 24), 0.5),
+    ("distill/mmdet/nst/nst-fpn_retina-r50_retina-r18_1x_voc0712.py", ("model", "distill", "loss"),
+     (2, 256, 20, 24), (2, 256, 20, 24), 0.5),
 ]
 
 
@@ -100,7 +104,7 @@ def test_official_config_gradient_matches_the_released_code(config, keys, studen
 
 
 def test_float32_features_give_the_released_gradient_to_float32_accuracy():
-    loss = loss_from("pretrain/nst_r101_r18_imagenet.py", "model", "distill", "loss")
+    loss = loss_from("distill/imagenet/nst/nst_r101_r18_100e_imagenet.py", "model", "distill", "loss")
     gen = torch.Generator().manual_seed(1)
     student, teacher = torch.randn(8, 512, 7, 7, generator=gen), torch.randn(8, 2048, 7, 7, generator=gen)
     x = student.clone().requires_grad_()

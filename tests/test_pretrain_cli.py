@@ -40,8 +40,12 @@ def test_nst_distillation_runs_and_exports_a_backbone_mmdet_loads(tmp_path, tiny
     backbone = work / "backbone_resnet18.pth"
     info = json.loads(backbone.with_suffix(".json").read_text())
     assert info["arch"] == "resnet18" and info["epochs"] == 2 and info["iters"] == 10
-    assert info["taps"] == [["layer4.1.relu:input", "layer4.2.relu:input"]]
-    assert info["nst"] == {"kernel": "poly", "loss_weight": 50.0}
+    distill = info["distill"]  # the distillation core's record, as built
+    assert [(t["student"], t["teacher"]) for t in distill["taps"]] == [("layer4.1.relu:input", "layer4.2.relu:input")]
+    assert distill["losses"] == [dict(kind="nst", type="NSTLoss", loss_weight=50.0, kernel="poly", degree=2,
+                                      constant=0.0)]
+    assert (distill["kd"]["temperature"], distill["kd"]["loss_weight"]) == (4.0, 1.0)
+    assert json.loads((work / "distill.json").read_text())["distill"] == distill  # written when training started
     assert info["teacher"] == {"arch": "resnet34", "checkpoint": str(teacher_file)}
     assert set(info["val"]) == {"accuracy/top1", "accuracy/top5"}
 
@@ -163,8 +167,10 @@ def test_malicious_resume_checkpoint_is_refused_before_anything_runs(tmp_path, t
     result = run_tool(PRETRAIN, [BASELINE_CONFIG, "--work-dir", str(tmp_path / "work"), "--resume", str(evil),
                        "--cfg-options", *tiny_options(tiny_data)])
     assert result.returncode == 1
+    last = result.stderr.strip().splitlines()[-1]
     assert re.fullmatch(r"error: resume checkpoint .*evil\.pth refers to io\.open, which no checkpoint needs and "
-                        r"an attack would use: refusing it \(nothing in it was run\)\. Use weights from a source "
-                        r"you trust", result.stderr.strip().splitlines()[-1]), result.stderr[-2000:]
+                        r"an attack would use: refusing it \(nothing in it was run\): a name only code execution, file "
+                        r"access or another loader needs\. Use weights from a source you trust", last), \
+        result.stderr[-2000:]
     assert not target.exists()
 

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import torch
 import torchvision
-from mmengine.logging import MessageHub
 from mmengine.optim import OptimWrapper
 from tooling import write_malicious_checkpoint
 
+from nst_det.distill import loss_key
 from nst_det.pretrain.classifiers import load_classifier_weights
 from nst_det.pretrain.export import export_backbone
-from nst_det.pretrain.models import ClassifierDistiller, tap_loss_name
+from nst_det.pretrain.models import ClassifierDistiller, tap_name
 from nst_det.pretrain.students import check_against_mmdet_backbone
 from nst_det.registry import MODELS
 from nst_det.utils.errors import NSTDetError
@@ -72,9 +72,9 @@ def test_nst_term_equals_the_loss_on_the_tapped_features(teacher_file):
         losses = model.loss(data["inputs"], data["data_samples"])
         student = torch.nn.Sequential(*list(model.student.children())[:-2])(data["inputs"])
         teacher = torch.nn.Sequential(*list(model.teacher.children())[:-2])(data["inputs"])
-    expected = model.distill_loss(student, teacher)
+    expected = model.distill_core.losses[0](student, teacher)
     torch.testing.assert_close(losses["loss_nst_layer4"], expected)
-    assert tap_loss_name("layer4.1.relu:input") == "loss_nst_layer4_1_relu_in"
+    assert loss_key("nst", tap_name("layer4.1.relu:input")) == "loss_nst_layer4_1_relu_in"
 
 
 @pytest.mark.parametrize("fmt", ["torchvision", "mmpretrain", "nst_det", "ddp"])
@@ -146,10 +146,10 @@ def test_the_default_loss_and_a_warmup_ramp(teacher_file):
     implicit = MODELS.build(dict(type="ClassifierDistiller", student=dict(arch="resnet18", num_classes=4),
                                  teacher=dict(arch="resnet34", num_classes=4, checkpoint=str(teacher_file)),
                                  distill=distill))
-    assert (implicit.distill_loss.kernel, implicit.distill_loss.loss_weight) == ("poly", 50.0)  # detection's too
+    nst = implicit.distill_core.losses[0]
+    assert (nst.kernel, nst.loss_weight) == ("poly", 50.0)  # detection's too
     full = build_distiller(teacher_file)
     ramped = build_distiller(teacher_file, distill=dict(warmup_iters=4))
-    MessageHub.get_instance(f"warmup_ramp_{id(ramped)}")  # current, without an "iter" of earlier tests
     ramped.load_state_dict(full.state_dict())
     data = full.data_preprocessor(batch(), False)
     with torch.no_grad():

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 from tooling import run_tool
 
+from nst_det.engine.cli import run_cli
 from nst_det.reporting import chain_segments, find_scalars, format_table, load_run, read_scalars, summarize
-from nst_det.utils.cli import run_cli
 from nst_det.utils.errors import NSTDetError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -230,22 +230,66 @@ def test_run_in_progress_and_detection_dirs_without_sidecar(runs, tmp_path, caps
     assert not det_run.by_epoch and summarize([det_run], "pascal_voc/mAP")[0].method == "NST*"
 
 
-def test_run_in_progress_reads_its_setup_from_the_dumped_config(runs, tmp_path):
+def core_record(losses: list, taps: list, kd: Optional[dict] = None) -> dict:
+    """What DistillCore.record() writes (nst_det/distill/core.py)."""
+    return dict(losses=losses, kd=kd, taps=[dict(student=s, teacher=t, name=n, weight=w) for s, t, n, w in taps],
+                warmup_iters=0, adapters=[])
+
+
+def test_a_run_in_progress_reads_its_setup_from_distill_json(runs, tmp_path):
     running = make_run(tmp_path, "kd_nst_running", {2: 66.0}, None,
                        {"loss_kd": 0.4, "loss_nst_layer4_1_relu_in": 0.3})
-    (running / "20260101_000000" / "vis_data" / "config.py").write_text(
-        "model = dict(type='ClassifierDistiller', student=dict(arch='resnet18', num_classes=5),\n"
-        "    teacher=dict(arch='resnet34', num_classes=5, checkpoint='t.pth'),\n"
-        "    taps=[('layer4.1.relu:input', 'layer4.2.relu:input')],\n"
-        "    nst_loss=dict(type='NSTLoss', kernel='poly', loss_weight=25.0),\n"
-        "    kd_loss=dict(type='KDLoss', temperature=4.0, loss_weight=1.0))\n")
+    record = core_record([dict(kind="nst", type="NSTLoss", loss_weight=25.0, kernel="poly")],
+                         [("layer4.1.relu:input", "layer4.2.relu:input", "layer4_1_relu_in", 1.0)],
+                         kd=dict(kind="kd", type="KDLoss", temperature=4.0, loss_weight=1.0))
+    (running / "distill.json").write_text(json.dumps(dict(student="resnet18", teacher="resnet34", distill=record)))
     run = load_run(running)
-    assert run.setup_source == "config"
+    assert run.setup_source == "record"
     row = summarize([load_run(runs["baseline"]), run])[1]
-    assert (row.student, row.teacher, row.method) == ("resnet18", "resnet34", "KD+NST†")
+    assert (row.student, row.teacher, row.method) == ("resnet18", "resnet34", "KD+NST")
     assert (row.taps, row.weight) == ("layer4.1.relu:input←layer4.2.relu:input", "25")
     assert row.final == 66.0 and row.delta == pytest.approx(6.0)
-    assert "† no export sidecar yet" in format_table([row], "accuracy/top1")
+    assert "*" not in format_table([row], "accuracy/top1")
+
+
+def test_detection_runs_show_their_method_networks_and_weights_from_distill_json(tmp_path, capsys):
+    """Every FPN method of the comparison, as the core records it: no "?" weight, the networks by name."""
+    methods = {"nst": dict(type="NSTLoss", loss_weight=50.0, kernel="poly"),
+               "mse": dict(type="MSELoss", loss_weight=1.0), "pkd": dict(type="PKDLoss", loss_weight=6.0),
+               "cwd": dict(type="CWDLoss", tau=1.0, loss_weight=10.0)}
+    dirs = []
+    for kind, loss in methods.items():
+        work = tmp_path / f"det_{kind}"
+        lines = [{"loss": 1.0, "loss_cls": 0.5, f"loss_{kind}_p2": 0.1, f"loss_{kind}_p3": 0.1, "iter": i, "step": i}
+                 for i in (50, 100)]
+        write_launch(work, "20260101_000000", lines + [{"pascal_voc/mAP": 0.42, "step": 100}])
+        weights = (1.0, 0.5) if kind == "pkd" else (1.0, 1.0)
+        record = core_record([dict(kind=kind, **loss)],
+                             [("p2", "p2", "p2", weights[0]), ("p3", "p3", "p3", weights[1])])
+        (work / "distill.json").write_text(json.dumps(dict(student="FasterRCNN (ResNet-18)",
+                                                           teacher="FasterRCNN (ResNet-34)", distill=record)))
+        dirs.append(work)
+    rows = summarize([load_run(d) for d in dirs], "pascal_voc/mAP")
+    assert [r.method for r in rows] == ["NST", "MSE", "PKD", "CWD"]
+    assert [r.weight for r in rows] == ["50", "1", "6 × p2 1, p3 0.5", "10 (τ 1)"]
+    assert {r.taps for r in rows} == {"p2, p3"}
+    assert {(r.student, r.teacher) for r in rows} == {("FasterRCNN (ResNet-18)", "FasterRCNN (ResNet-34)")}
+    assert run_cli(compare_runs.main, [str(d) for d in dirs] + ["--metric", "pascal_voc/mAP"]) == 0
+    out = capsys.readouterr().out
+    assert "?" not in out and "*" not in out and " CWD " in out
+
+
+def test_two_feature_losses_are_labelled_together(tmp_path):
+    work = make_run(tmp_path, "at_nst", {2: 61.0}, None, {"loss_at_layer4": 0.2, "loss_nst_layer4": 0.3})
+    record = core_record([dict(kind="at", type="ATLoss", loss_weight=1000.0),
+                          dict(kind="nst", type="NSTLoss", loss_weight=50.0, kernel="gaussian")],
+                         [("layer4", "layer4", "layer4", 1.0)])
+    (work / "distill.json").write_text(json.dumps(dict(student="resnet18", teacher="resnet101", distill=record)))
+    row = summarize([load_run(work)])[0]
+    assert (row.method, row.taps, row.weight) == ("AT+NST", "layer4", "at 1000, nst 50 (gaussian)")
+    (work / "distill.json").unlink()  # a work dir from before the record: inferred from the logged names
+    row = summarize([load_run(work)])[0]
+    assert (row.method, row.taps, row.weight) == ("AT+NST*", "layer4", "?")
 
 
 def test_truncated_last_line_is_skipped_but_bad_middle_line_is_an_error(tmp_path):

@@ -20,7 +20,7 @@ from tooling import BASELINE_CONFIG, PRETRAIN, ROOT, tiny_options, tool_command,
 
 from nst_det.reporting import SCALARS_GLOB, Segment, chain_segments, find_scalars
 
-from det_fixtures import DEMO, tiny_run_options
+from det_fixtures import FPN_DISTILL, tiny_run_options
 
 pytestmark = pytest.mark.slow
 
@@ -106,7 +106,8 @@ def test_train_det_sigkill_then_resume_auto_matches_an_uninterrupted_run(tmp_pat
             "train_cfg.max_epochs=4", "train_cfg.val_interval=100", "default_hooks.checkpoint.max_keep_ckpts=4",
             "train_dataloader.num_workers=1", "train_dataloader.persistent_workers=True",
             "log_processor.window_size=1"]
-        return tool_command("train_det.py", [DEMO / "faster_rcnn_nst_demo.py", "--work-dir", work, "--deterministic",
+        return tool_command("train_det.py", [FPN_DISTILL / "nst" / "nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py",
+                                             "--work-dir", work, "--deterministic",
                                              *extra, "--cfg-options", *options])
 
     log = kill_resume_and_compare(command, tmp_path, iters_per_epoch=2, kill_after_iter=3)  # in epoch 2

@@ -2,6 +2,7 @@
 detection A/B over seeds (plan, table, tiny end-to-end runs)."""
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import statistics
@@ -13,7 +14,8 @@ from tooling import run_tool
 
 from nst_det.reporting import mean_std, seed_table
 from nst_det.utils.errors import NSTDetError
-from nst_det.utils.steps import Step, StepFailed, duration, run_steps
+
+from _lib.steps import Step, StepFailed, duration, run_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 TOOL = ROOT / "tools" / "run_demo.py"
@@ -108,7 +110,7 @@ def test_tiny_demo_prints_one_line_per_step_and_writes_one_report(tmp_path):
     for image in ("pretrain_curves.png", "detection_curves.png", "selectivity_nst_r18.png",
                   "report_images/test_00000_gt_student_teacher.png"):
         assert f"]({image})" in report and (tmp_path / image).is_file()
-    assert "tools/train_det.py configs/demo/faster_rcnn_fpn_mse_demo.py" in report  # the commands are there
+    assert "tools/train_det.py configs/distill/mmdet/mse/mse-fpn_frcnn-r34_frcnn-r18_8e_demo.py" in report  # commands
     page = (tmp_path / "report.html").read_text()
     assert page.count("data:image/png;base64,") == 6 and "src='report_images" not in page  # self-contained
 
@@ -125,6 +127,25 @@ def test_seeds_mode_runs_each_row_per_seed_from_shared_backbones_and_teacher(tmp
     assert {option(s, "teacher_checkpoint") for s in trains} - {None} == {str(tmp_path / "det_teacher_r34")}
     # every test reads the final checkpoint of its run (last_checkpoint of the work dir), not a picked epoch
     assert all(t.command[3] == s.command[s.command.index("--work-dir") + 1] for s, t in zip(trains, tests))
+
+
+def test_the_methods_to_compare_are_rows_of_the_same_teacher_backbone_and_schedule(tmp_path):
+    methods = run_demo.parse_methods("nst,mse,pkd,cwd")
+    steps = run_demo.build_seed_steps(tmp_path, 2, methods=methods)
+    trains = [s for s in steps[6:] if "train_det.py" in s.command[1]]
+    assert len(trains) == 2 * 6
+    labels = [row.label for row in run_demo.det_rows(methods)]
+    assert labels == ROWS + ["NST backbone + FPN-PKD (same teacher)", "NST backbone + FPN-CWD (same teacher)"]
+    fpn = {s.command[2]: s for s in trains[:6] if option(s, "teacher_checkpoint")}
+    assert sorted(fpn) == sorted(f"configs/distill/mmdet/{m}/{m}-fpn_frcnn-r34_frcnn-r18_8e_demo.py" for m in methods)
+    assert all((run_demo.ROOT / config).is_file() for config in fpn)
+    for key in ("backbone_checkpoint", "teacher_checkpoint", "data_root", "randomness.seed"):
+        assert len({option(s, key) for s in fpn.values()}) == 1
+    table_rows = list(run_demo.det_rows(methods))
+    assert [r.name for r in table_rows][2:] == ["det_nst_fpn", "det_fpn_mse", "det_fpn_pkd", "det_fpn_cwd"]
+    for bad in ("nst,nst", "nst,fitnet", ""):
+        with pytest.raises(argparse.ArgumentTypeError, match="--methods takes distinct names among nst,mse,pkd,cwd"):
+            run_demo.parse_methods(bad)
 
 
 def test_seed_table_is_mean_and_sample_std(tmp_path):

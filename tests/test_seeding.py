@@ -11,8 +11,9 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader, Dataset
 
+from nst_det.engine.seeded_data import SeededDataset, SeededSampler, seed_train_samples
 from nst_det.registry import DATA_SAMPLERS, DATASETS
-from nst_det.seeding import SeededDataset, SeededSampler, seed_train_samples, seeded_rngs
+from nst_det.seeding import seeded_rngs
 from nst_det.utils.errors import NSTDetError
 
 from det_fixtures import DEMO
@@ -102,7 +103,7 @@ def test_seed_train_samples_refuses_a_sampler_it_cannot_seed():
 
 def test_an_mmdet_training_loader_with_wrapped_datasets_yields_seeded_batches(det_data):
     init_default_scope("mmdet")
-    cfg = Config.fromfile(str(DEMO / "faster_rcnn_baseline_demo.py"))
+    cfg = Config.fromfile(str(DEMO / "faster-rcnn_r18_fpn_ce-backbone_8e_demo.py"))
     voc = cfg.train_dataloader.dataset
     voc.data_root = f"{det_data}/VOCdevkit/"
     cfg.train_dataloader.dataset = dict(type="RepeatDataset", times=2, dataset=voc)  # as the VOC07+12 configs

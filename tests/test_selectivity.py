@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 from torchvision.transforms import functional as TF
 
+from nst_det.engine.cli import run_cli
 from nst_det.losses import nst_mmd2, selectivity_maps
 from nst_det.pretrain.classifiers import build_classifier
 from nst_det.selectivity import (
@@ -23,7 +24,6 @@ from nst_det.selectivity import (
     tap_features,
 )
 from nst_det.taps import FeatureTaps
-from nst_det.utils.cli import run_cli
 from nst_det.utils.errors import NSTDetError
 
 ROOT = Path(__file__).resolve().parents[1]

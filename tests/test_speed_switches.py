@@ -12,8 +12,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from tooling import NST_CONFIG, PRETRAIN, run_tool, tiny_options
 
+from nst_det.engine.cli import apply_amp
 from nst_det.registry import MODELS
-from nst_det.utils.cli import apply_amp
 from nst_det.utils.errors import NSTDetError
 
 PREPROCESSOR = dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
@@ -104,12 +104,13 @@ def test_pretrain_tool_with_every_switch_on(tmp_path, tiny_data, teacher_file):
                        "compile.backend=eager"])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Epoch(train) [1][5/5]" in result.stdout and "loss_nst_layer4_1_relu_in" in result.stdout
-    assert "type='BF16OptimWrapper'" in (tmp_path / "work" / "demo_nst_r34_r18.py").read_text()  # the config as run
+    assert "type='BF16OptimWrapper'" in (tmp_path / "work" / "nst_r34_r18_8e_demo.py").read_text()  # the config as run
 
 
 @pytest.mark.slow
 def test_detection_refuses_bfloat16_amp_in_one_line(tmp_path):
-    result = run_tool("train_det.py", ["configs/demo/faster_rcnn_nst_demo.py", "--amp", "--amp-dtype", "bfloat16"])
+    result = run_tool("train_det.py", ["configs/distill/mmdet/nst/nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py", "--amp",
+                                       "--amp-dtype", "bfloat16"])
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == (
         "error: --amp-dtype bfloat16 is not available for detection: mmcv's RoIAlign has no bfloat16 kernel; "

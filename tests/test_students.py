@@ -7,10 +7,11 @@ import torch
 import torchvision
 from mmengine.optim import OptimWrapper
 
+from nst_det.distill import loss_key
 from nst_det.pretrain import students
 from nst_det.pretrain.classifiers import build_classifier
 from nst_det.pretrain.export import export_backbone
-from nst_det.pretrain.models import tap_loss_name
+from nst_det.pretrain.models import tap_name
 from nst_det.pretrain.students import STUDENTS, build_mmdet_backbone, check_against_mmdet_backbone, student_backbone
 from nst_det.registry import MODELS
 from nst_det.taps import FeatureTaps
@@ -138,7 +139,7 @@ def test_any_torchvision_teacher_with_another_class_count_when_kd_is_off(tmp_pat
     images, labels = torch.randn(2, 3, 64, 64), torch.tensor([0, 3])
     log_vars = model.train_step(dict(inputs=images, data_samples=labels),
                                 OptimWrapper(torch.optim.SGD(model.parameters(), lr=0.01)))
-    assert set(log_vars) == {"loss", "loss_cls", tap_loss_name(STUDENTS[student].final_tap)}
+    assert set(log_vars) == {"loss", "loss_cls", loss_key("nst", tap_name(STUDENTS[student].final_tap))}
     assert all(torch.isfinite(torch.as_tensor(v)) for v in log_vars.values())
 
 
@@ -147,4 +148,5 @@ def test_kd_refuses_differing_class_counts_in_one_line(tmp_path):
     with pytest.raises(NSTDetError, match=r"^distill.kd_loss compares logits, but the teacher has 10 classes and the "
                                           r"student 4; give both the same num_classes or turn KD off"):
         distiller("resnet18", "resnet18", ("layer4", "layer4"), path, teacher_classes=10, kd=True)
-    assert distiller("resnet18", "resnet18", ("layer4", "layer4"), path, 10, 10, kd=True).kd_loss is not None
+    model = distiller("resnet18", "resnet18", ("layer4", "layer4"), path, 10, 10, kd=True)
+    assert model.distill_core.kd_loss is not None

@@ -28,7 +28,8 @@ def test_mobilenet_v2_student_pretrains_and_exports_for_mmdet(tmp_path, tiny_dat
     backbone = work / "backbone_mobilenet_v2.pth"
     info = json.loads(backbone.with_suffix(".json").read_text())
     assert (info["arch"], info["num_classes"], info["iters"]) == ("mobilenet_v2", 5, 5)
-    assert info["taps"] == [["features.18.2:input", "layer4.2.relu:input"]]
+    assert [(t["student"], t["teacher"]) for t in info["distill"]["taps"]] == [("features.18.2:input",
+                                                                              "layer4.2.relu:input")]
     exported = torch.load(backbone, weights_only=True)
     model = build_mmdet_backbone("mobilenet_v2")
     model.load_state_dict(exported, strict=True)  # zero missing, zero unexpected keys

@@ -12,11 +12,11 @@ from mmengine.config import Config
 from nst_det.data.real_layout import COCO_NAMES, VOC_NAMES, make_real_layout_dataset
 from nst_det.det.stability import Comparison
 from nst_det.engine.short_runs import ShortRun, set_resize_scale, short_run_config
-from nst_det.engine.sweep import FAMILIES, Cell, Verdict
-from nst_det.engine.sweep_plan import SETTINGS, Choice, canonical, cell, choose, setting_of
-from nst_det.reporting.sweep_table import markdown, row
 from nst_det.utils.errors import InvalidInputError
 
+from _lib.sweep import FAMILIES, Cell, Verdict
+from _lib.sweep_plan import SETTINGS, Choice, canonical, cell, choose, setting_of
+from _lib.sweep_table import markdown, row
 from det_fixtures import ROOT
 
 
@@ -65,8 +65,8 @@ def test_short_run_config_changes_only_what_it_names(tmp_path):
     text = repr(cfg.train_dataloader) + repr(cfg.test_dataloader)
     assert "'scale': (160, 120)" in text and "1000, 600" not in text and "'data_root': '/d/VOCdevkit/'" in text
     assert "DistillDivergenceHook" not in repr(cfg.custom_hooks) and "NonFiniteLossHook" in repr(cfg.custom_hooks)
-    own = short_run_config(ShortRun(config=str(ROOT / "configs/nst-fpn_fcos-r50_fcos-r18_1x_voc0712.py"),
-                                    work_dir=str(tmp_path)))
+    fcos = ROOT / "configs/distill/mmdet/nst/nst-fpn_fcos-r50_fcos-r18_1x_voc0712.py"
+    own = short_run_config(ShortRun(config=str(fcos), work_dir=str(tmp_path)))
     assert own.optim_wrapper.clip_grad == dict(max_norm=35, norm_type=2)  # None: the config's own clipping
     assert [s.type for s in own.param_scheduler] == ["ConstantLR"]  # and LR warm-up (no epoch steps)
     assert set_resize_scale([dict(type="RandomChoiceResize", scales=[(1, 2)], keep_ratio=True)], (8, 6)) == [
@@ -141,7 +141,7 @@ class FakeSweep:
 
 
 def test_confirm_takes_the_first_candidate_stable_everywhere_it_can_be_judged():
-    from nst_det.engine.sweep_plan import candidates, stage_confirm
+    from _lib.sweep_plan import candidates, stage_confirm
 
     verdicts = [verdict(f, w, s, True) for f in ("faster_rcnn", "fcos") for w, s in ((25, "warm-up"), (10, "none"))]
     found = candidates(verdicts, "nst", ["faster_rcnn", "fcos"])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +19,8 @@ from typing import Optional, Union
 ROOT = Path(__file__).resolve().parents[1]
 TOOLS = ROOT / "tools"
 PRETRAIN = "pretrain_backbone.py"  # the ImageNet-stage tool
-NST_CONFIG = str(ROOT / "configs" / "pretrain" / "demo_nst_r34_r18.py")
-BASELINE_CONFIG = str(ROOT / "configs" / "pretrain" / "demo_baseline_r18.py")
+NST_CONFIG = str(ROOT / "configs" / "distill" / "imagenet" / "nst" / "nst_r34_r18_8e_demo.py")
+BASELINE_CONFIG = str(ROOT / "configs" / "distill" / "imagenet" / "ce" / "ce_r18_8e_demo.py")
 
 
 def tool_env() -> dict[str, str]:
@@ -49,6 +51,7 @@ def tiny_options(data_root: Path, epochs: int = 2) -> list[str]:
         "train_dataloader.dataset.crop_size=32", "val_dataloader.dataset.crop_size=32",
         "val_dataloader.dataset.resize_size=36", "default_hooks.logger.interval=1",
         "default_hooks.checkpoint.interval=1", "default_hooks.checkpoint.max_keep_ckpts=3",
+        "teacher_check=False",  # the tests' teachers are random networks: near chance by design
     ]
 
 
@@ -67,3 +70,46 @@ def write_malicious_checkpoint(path: Path, creates: Path, key: str = "state_dict
     with open(path, "wb") as f:
         pickle.dump({key: _CreatesFile(str(creates))}, f)
     return path
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a rendezvous)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def executable(path: Path, text: str) -> Path:
+    """Write an executable script."""
+    path.write_text(text)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+    return path
+
+
+FAKE_SRUN = """#!{python}
+# Records srun's arguments, then runs the command once per task with Slurm's task variables (as srun would).
+import argparse, json, os, subprocess, sys
+parser = argparse.ArgumentParser()
+for flag in ("-p", "--job-name", "--gres", "--ntasks", "--ntasks-per-node", "--cpus-per-task", "--quotatype"):
+    parser.add_argument(flag)
+parser.add_argument("--kill-on-bad-exit", type=int)
+parser.add_argument("command", nargs=argparse.REMAINDER)
+args = parser.parse_args()
+with open(os.environ["FAKE_SRUN_RECORD"], "w") as f:
+    json.dump(vars(args), f)
+tasks = [subprocess.Popen(args.command, env={{**os.environ, "SLURM_PROCID": str(i), "SLURM_NTASKS": args.ntasks,
+                                             "SLURM_LOCALID": str(i), "SLURM_NODELIST": "node[01]"}})
+         for i in range(int(args.ntasks))]
+sys.exit(max(task.wait() for task in tasks))
+"""
+FAKE_SCONTROL = """#!/usr/bin/env bash
+[ "$1 $2 $3" = "show hostname node[01]" ] && echo localhost
+"""
+
+
+def fake_slurm(folder: Path, record: Path) -> dict[str, str]:
+    """A fake ``srun`` (records its arguments as JSON in ``record``, then runs the command once per task with
+    Slurm's task variables) and ``scontrol`` in ``folder``; returns the environment that puts them first on PATH."""
+    executable(folder / "srun", FAKE_SRUN.format(python=sys.executable))
+    executable(folder / "scontrol", FAKE_SCONTROL)
+    return {"PATH": f"{folder}:{os.environ['PATH']}", "FAKE_SRUN_RECORD": str(record), "MASTER_PORT": str(free_port())}

@@ -31,9 +31,11 @@ from typing import Callable, Optional
 
 import torch
 
-from nst_det.utils.benchmark import (
+from _lib.benchmark import (
     add_step_benchmark_args,
+    loss_weight_flag,
     measure_steps,
+    nst_loss_config,
     ratio_table,
     resolve_preset,
     run_step_benchmark,
@@ -51,8 +53,8 @@ PRESETS = {
     "cuda": dict(student="mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py",
                  teacher="mmdet::faster_rcnn/faster-rcnn_r101_fpn_1x_coco.py",
                  batch=8, size=(800, 1333), amp=True, steps=20, warmup=3),
-    "cpu": dict(student=str(ROOT / "configs/demo/faster_rcnn_baseline_demo.py"),
-                teacher=str(ROOT / "configs/demo/faster_rcnn_r34_teacher_demo.py"),
+    "cpu": dict(student=str(ROOT / "configs/detection/demo/faster-rcnn_r18_fpn_ce-backbone_8e_demo.py"),
+                teacher=str(ROOT / "configs/detection/demo/faster-rcnn_r34_fpn_ce-backbone_8e_demo.py"),
                 batch=2, size=(192, 256), amp=False, steps=5, warmup=1),
 }
 
@@ -108,7 +110,7 @@ def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Ca
         type="NSTDistillDetector", student=student_cfg,
         teacher=dict(config=args.teacher, checkpoint=args.teacher_ckpt),
         distill=dict(taps=tuple(args.levels),
-                     loss=dict(type="NSTLoss", kernel="poly", loss_weight=args.loss_weight))))
+                     loss=nst_loss_config(args.loss_weight))))
     model = model.to(args.device).train()
     wrapper = dict(type="AmpOptimWrapper", dtype="float16") if args.amp else dict(type="OptimWrapper")
     optim = build_optim_wrapper(model, dict(**wrapper, optimizer=dict(type="SGD", lr=1e-4, momentum=0.9)))
@@ -155,7 +157,7 @@ def child_command(args: argparse.Namespace, variant: str) -> list[str]:
             "--device", args.device, "--student", args.student, "--teacher", args.teacher,
             "--batch", str(args.batch), "--size", *map(str, args.size), "--levels", *args.levels,
             "--steps", "1", "--warmup", "1",
-            "--loss-weight", str(args.loss_weight), *(["--threads", str(args.threads)] if args.threads else [])]
+            *loss_weight_flag(args.loss_weight), *(["--threads", str(args.threads)] if args.threads else [])]
 
 
 def format_table(args: argparse.Namespace, rows: dict[str, dict]) -> str:

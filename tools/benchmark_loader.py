@@ -24,9 +24,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from nst_det.data import make_classification_dataset
+from nst_det.engine.seeded_data import SeededSampler
 from nst_det.pretrain.data import ImageFolderDataset
 from nst_det.pretrain.device_data import DeviceDecodePreprocessor, EncodedImageFolderDataset, encoded_collate
-from nst_det.seeding import SeededSampler
 
 
 def measure(dataset: ImageFolderDataset, workers: int, batch_size: int, batches: int, seeded: bool,

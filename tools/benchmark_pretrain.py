@@ -32,9 +32,11 @@ from typing import Callable, Iterator, Optional
 
 import torch
 
-from nst_det.utils.benchmark import (
+from _lib.benchmark import (
     add_step_benchmark_args,
+    loss_weight_flag,
     measure_steps,
+    nst_loss_config,
     ratio_table,
     resolve_preset,
     run_step_benchmark,
@@ -94,7 +96,7 @@ def build_steps(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Ca
         type="ClassifierDistiller", student=dict(arch=args.student, num_classes=args.num_classes),
         teacher=dict(arch=args.teacher, num_classes=args.num_classes, checkpoint=args.teacher_ckpt),
         distill=dict(taps=taps_for(args.student, args.teacher, args.taps),
-                     loss=dict(type="NSTLoss", kernel="poly", loss_weight=args.loss_weight)),
+                     loss=nst_loss_config(args.loss_weight)),
         channels_last=args.channels_last,
         data_preprocessor=dict(type="ImgDataPreprocessor", mean=[123.675, 116.28, 103.53],
                                std=[58.395, 57.12, 57.375])))
@@ -142,7 +144,7 @@ def teacher_checkpoint(args: argparse.Namespace, out: Path) -> Path:
 def child_command(args: argparse.Namespace, variant: str) -> list[str]:
     flags = ["--device", args.device, "--student", args.student, "--teacher", args.teacher, "--taps", *args.taps,
              "--num-classes", str(args.num_classes), "--batch", str(args.batch), "--size", str(args.size),
-             "--steps", "1", "--warmup", "1", "--loss-weight", str(args.loss_weight),
+             "--steps", "1", "--warmup", "1", *loss_weight_flag(args.loss_weight),
              "--amp" if args.amp else "--no-amp", "--channels-last" if args.channels_last else "--no-channels-last"]
     return [sys.executable, __file__, "--variant", variant, "--teacher-ckpt", args.teacher_ckpt, *flags,
             *(["--threads", str(args.threads)] if args.threads else [])]
@@ -169,9 +171,9 @@ def data_loaders(args: argparse.Namespace, root: Path) -> dict[str, torch.utils.
     from mmengine.dataset import default_collate
     from torch.utils.data import DataLoader
 
+    from nst_det.engine.seeded_data import SeededSampler
     from nst_det.pretrain.data import ImageFolderDataset
     from nst_det.pretrain.device_data import EncodedImageFolderDataset, encoded_collate
-    from nst_det.seeding import SeededSampler
 
     common = dict(batch_size=args.batch, num_workers=args.workers, persistent_workers=args.workers > 0,
                   pin_memory=args.device == "cuda", drop_last=True)

@@ -1,18 +1,18 @@
 """A/B report over training work dirs: a table of the final metric and Δ, and a curves PNG.
 
-    python tools/compare_runs.py work_dirs/demo_baseline_r18 work_dirs/demo_nst_r50_r18 \\
+    python tools/compare_runs.py work_dirs/ce_r18_8e_demo work_dirs/demo_nst_r50_r18 \\
         --names baseline nst --plot curves.png --markdown
     python tools/compare_runs.py work_dirs/det_baseline work_dirs/det_nst --metric pascal_voc/mAP
 
-Each row: run name, student and teacher arch, method (CE / KD / NST / KD+NST, from the export
-sidecar), NST taps and λ, the **final** value of ``--metric`` (the last validation) and its Δ
-against the first run, and the last logged training ``loss`` and ``loss_cls``. The validation
-split is the test set here, so no epoch is picked on it; ``--select-on KEY`` adds the metric at the
-epoch where ``KEY``, a held-out split's metric logged alongside, was best (labelled as such).
-A work dir launched several times is read as described in :mod:`nst_det.reporting`: resumed
-launches are chained, a repeated run shows its newest launch. Work dirs without a sidecar (runs
-still in progress, detection runs) are shown from their scalars, with arch "—" and the method
-inferred from the logged loss names (marked ``*``).
+Each row: run name, student and teacher, method (CE / KD / NST / KD+NST / AT+NST / MSE / PKD / CWD ...), the
+taps and the weights of its feature losses (all from the run's ``distill.json``, the distillation core's record,
+written when training starts: ImageNet-stage and detection runs alike; else from an export sidecar), the **final**
+value of ``--metric`` (the last validation) and its Δ against the first run, and the last logged training ``loss``
+and ``loss_cls``. The validation split is the test set here, so no epoch is picked on it; ``--select-on KEY`` adds
+the metric at the epoch where ``KEY``, a held-out split's metric logged alongside, was best (labelled as such).
+A work dir launched several times is read as described in :mod:`nst_det.reporting`: resumed launches are chained,
+a repeated run shows its newest launch. Work dirs with no record (runs of an older version) are shown from their
+scalars, with student and teacher "—" and the method inferred from the logged loss names (marked ``*``).
 """
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ import argparse
 import sys
 from typing import Optional
 
+from nst_det.engine.cli import run_cli
 from nst_det.reporting import format_table, load_run, plot_runs, summarize
-from nst_det.utils.cli import run_cli
 from nst_det.utils.errors import NSTDetError
 
 

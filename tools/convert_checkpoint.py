@@ -16,8 +16,8 @@ import argparse
 import sys
 from typing import Optional
 
-from nst_det.utils.checkpoint import convert_checkpoint
-from nst_det.utils.cli import run_cli
+from nst_det.engine.cli import run_cli
+from nst_det.engine.plain_data import convert_checkpoint
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -12,9 +12,9 @@ import argparse
 import sys
 from typing import Optional
 
+from nst_det.engine.cli import run_cli
 from nst_det.pretrain.export import backbone_from_checkpoint, export_backbone
 from nst_det.pretrain.students import check_against_mmdet_backbone, student_spec
-from nst_det.utils.cli import run_cli
 from nst_det.utils.errors import NSTDetError
 
 

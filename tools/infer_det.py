@@ -20,11 +20,11 @@ from typing import Optional
 from mmengine.config import DictAction
 
 import nst_det.register_all  # noqa: F401  (the distiller, datasets, metrics; the safe checkpoint reader)
-from nst_det.det.weights import resolve_checkpoint
-from nst_det.pretrain.data import IMAGE_EXTENSIONS
-from nst_det.utils.cli import read_config, run_cli
+from nst_det.det import student_only
+from nst_det.engine.cli import read_config, run_cli
+from nst_det.pretrain.samples import IMAGE_EXTENSIONS
 from nst_det.utils.errors import NSTDetError
-from nst_det.utils.weights import load_checked, read_state_dict
+from nst_det.utils.weights import load_checked, read_state_dict, resolve_checkpoint
 
 
 def collect_images(inputs: list[str]) -> list[Path]:
@@ -64,8 +64,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     from mmdet.apis import DetInferencer
 
     cfg = read_config(args.config, args.cfg_options)
-    if cfg.model.get("type") == "NSTDistillDetector":
-        cfg.model = cfg.model.student
+    student_only(cfg)
     images = collect_images(args.images)
     checkpoint = resolve_checkpoint(args.checkpoint)
     inferencer = DetInferencer(model=cfg, weights=str(checkpoint), device=args.device, show_progress=False)

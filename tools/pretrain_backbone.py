@@ -1,6 +1,6 @@
 """ImageNet stage: distill a student ResNet from a frozen teacher with CE + λ·NST (+ KD).
 
-    python tools/pretrain_backbone.py configs/pretrain/nst_r101_r18_imagenet.py \\
+    python tools/pretrain_backbone.py configs/distill/imagenet/nst/nst_r101_r18_100e_imagenet.py \\
         --cfg-options data_root=/data/imagenet/ teacher_checkpoint=/ckpt/resnet101.pth
     torchrun --nproc_per_node=8 tools/pretrain_backbone.py CONFIG --launcher pytorch
 
@@ -19,8 +19,9 @@ from mmengine.logging import print_log
 from mmengine.runner import Runner
 
 import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
+from nst_det.engine.cli import add_train_args, load_train_config, run_cli
+from nst_det.engine.launch import training_finished
 from nst_det.engine.preflight import preflight
-from nst_det.utils.cli import add_train_args, load_train_config, run_cli
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -31,6 +32,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         print_log(note, logger="current")
     runner = Runner.from_cfg(cfg)
     runner.train()
+    print(training_finished(runner), flush=True)
     return 0
 
 

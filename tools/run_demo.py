@@ -2,12 +2,13 @@
 
     make demo data -> ImageNet stage: ResNet-34 teacher, ResNet-18 students (CE, NST; --full adds KD
     and KD+NST) -> A/B table, curves, selectivity maps -> detection stage: R-34-FPN teacher detector,
-    R-18-FPN students (CE backbone / NST backbone / + FPN-NST / + FPN-MSE, the same teacher) -> VOC mAP
-    and COCO AP per model -> one report: <work dir>/report.md and report.html
+    R-18-FPN students (CE backbone / NST backbone / + FPN-<method> for each --methods, default NST and MSE,
+    the same teacher) -> VOC mAP and COCO AP per model -> one report: <work dir>/report.md and report.html
 
     python tools/run_demo.py                      # the default demo (about 20 minutes on 2 cores)
     python tools/run_demo.py --full               # longer schedules, more data, all four students
     python tools/run_demo.py --seeds 3            # the detection A/B over seeds 0, 1, 2: mean ± std per row
+    python tools/run_demo.py --seeds 3 --methods nst,mse,pkd,cwd   # ... with every FPN method of the comparison
 
 Every step is one of the project's own tools run as a subprocess, exactly as a user would run it; the
 terminal shows one line per step (``--verbose``: the tools' whole output) and each step's output is
@@ -27,14 +28,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from nst_det.demo_report import PredictionPair, build_report
 from nst_det.reporting import seed_table
-from nst_det.utils.steps import Step, StepFailed, duration, run_steps
+
+from _lib.demo_report import PredictionPair, build_report
+from _lib.steps import Step, StepFailed, duration, run_steps
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PRETRAIN = "configs/pretrain"
-DET = "configs/demo"
+PRETRAIN = "configs/distill/imagenet"  # <method>/<config>
+DET = "configs/detection/demo"
+FPN_METHODS = "configs/distill/mmdet"  # <method>/<method>-fpn_frcnn-r34_frcnn-r18_8e_demo.py
+METHOD_LABELS = {"nst": "NST", "mse": "MSE", "pkd": "PKD", "cwd": "CWD"}  # the FPN methods the demo can compare
+DEFAULT_METHODS = ("nst", "mse")
 SEED_METRICS = (("pascal_voc/mAP", "VOC mAP"), ("coco/bbox_mAP", "COCO AP"))
 
 
@@ -50,7 +55,8 @@ class Student:
 
 @dataclass(frozen=True)
 class DetRow:
-    """One detector of the detection A/B: its work dir name, demo config, backbone run and label."""
+    """One detector of the detection A/B: its work dir name, config (from the repository root), backbone run and
+    label."""
 
     name: str
     config: str
@@ -59,17 +65,39 @@ class DetRow:
     distilled: bool  # trained from the teacher detector
 
 
-STUDENTS = (Student("baseline_r18", "demo_baseline_r18.py", "CE", False),
-            Student("kd_r18", "demo_kd_r34_r18.py", "KD", True),
-            Student("nst_r18", "demo_nst_r34_r18.py", "NST", True),
-            Student("kd_nst_r18", "demo_kd_nst_r34_r18.py", "KD+NST", True))
+STUDENTS = (Student("baseline_r18", "ce/ce_r18_8e_demo.py", "CE", False),
+            Student("kd_r18", "kd/kd_r34_r18_8e_demo.py", "KD", True),
+            Student("nst_r18", "nst/nst_r34_r18_8e_demo.py", "NST", True),
+            Student("kd_nst_r18", "kd-nst/kd-nst_r34_r18_8e_demo.py", "KD+NST", True))
 STUDENT_LABELS = {s.name: s.label for s in STUDENTS}
-DET_ROWS = (
-    DetRow("det_baseline", "faster_rcnn_baseline_demo.py", "baseline_r18", "CE backbone", False),
-    DetRow("det_nst_backbone", "faster_rcnn_nst_backbone_only_demo.py", "nst_r18", "NST backbone", False),
-    DetRow("det_nst_fpn", "faster_rcnn_nst_demo.py", "nst_r18", "NST backbone + FPN-NST", True),
-    DetRow("det_fpn_mse", "faster_rcnn_fpn_mse_demo.py", "nst_r18", "NST backbone + FPN-MSE (same teacher)", True),
+BACKBONE_ROWS = (
+    DetRow("det_baseline", f"{DET}/faster-rcnn_r18_fpn_ce-backbone_8e_demo.py", "baseline_r18", "CE backbone",
+           False),
+    DetRow("det_nst_backbone", f"{DET}/faster-rcnn_r18_fpn_nst-backbone_8e_demo.py", "nst_r18", "NST backbone",
+           False),
 )
+
+
+def fpn_row(method: str) -> DetRow:
+    """The NST-backbone student distilled on its FPN from the teacher detector with ``method``."""
+    label = f"NST backbone + FPN-{METHOD_LABELS[method]}" + ("" if method == "nst" else " (same teacher)")
+    return DetRow("det_nst_fpn" if method == "nst" else f"det_fpn_{method}",
+                  f"{FPN_METHODS}/{method}/{method}-fpn_frcnn-r34_frcnn-r18_8e_demo.py", "nst_r18", label, True)
+
+
+def det_rows(methods: tuple[str, ...] = DEFAULT_METHODS) -> tuple[DetRow, ...]:
+    """The detection A/B: the two backbone rows, then one FPN row per method."""
+    return BACKBONE_ROWS + tuple(fpn_row(m) for m in methods)
+
+
+def parse_methods(text: str) -> tuple[str, ...]:
+    """``'nst,mse,pkd'`` -> ``('nst', 'mse', 'pkd')``; unknown or repeated names are an error."""
+    methods = tuple(m.strip() for m in text.split(",") if m.strip())
+    unknown = [m for m in methods if m not in METHOD_LABELS]
+    if unknown or not methods or len(set(methods)) != len(methods):
+        raise argparse.ArgumentTypeError(f"--methods takes distinct names among {','.join(METHOD_LABELS)}, "
+                                         f"got {text!r}")
+    return methods
 
 
 def _det_scale(width: int, height: int) -> tuple[str, ...]:
@@ -112,7 +140,9 @@ FULL = Profile(students=("baseline_r18", "kd_r18", "nst_r18", "kd_nst_r18"), sca
 DEFAULT = Profile(students=("baseline_r18", "nst_r18"), data=("--train-per-class", "120"),
                   det=(*_det_scale(192, 144), *_det_epochs(4, warmup_iters=20)), det_epochs=4,
                   det_teacher=_det_scale(192, 144))
+# one-epoch teachers on a handful of images score near chance: the tiny run does not check them (teacher_check)
 TINY_DET = ("train_cfg.max_epochs=1", "default_hooks.checkpoint.interval=1", "train_dataloader.batch_size=2",
+            "teacher_check=False",
             *[f"{loader}.{option}" for loader in ("train_dataloader", "val_dataloader", "test_dataloader")
               for option in WORKERS_OFF])
 TINY = Profile(
@@ -120,6 +150,7 @@ TINY = Profile(
     data=("--train-per-class", "4", "--val-per-class", "2", "--image-size", "40", "--num-trainval", "4",
           "--num-test", "2", "--det-size", "96", "128"),
     pretrain=("train_cfg.max_epochs=1", "train_cfg.val_interval=1", "default_hooks.checkpoint.interval=1",
+              "teacher_check=False",
               "train_dataloader.batch_size=4", "train_dataloader.dataset.crop_size=32",
               "val_dataloader.dataset.crop_size=32", "val_dataloader.dataset.resize_size=36",
               *[f"{loader}.{option}" for loader in ("train_dataloader", "val_dataloader") for option in WORKERS_OFF]),
@@ -164,11 +195,11 @@ def det_steps(name: str, description: str, config: str, out: Path, data: Path, b
         options.append(f"teacher_checkpoint={teacher}")
     if seed is not None:
         options.append(f"randomness.seed={seed}")
-    test = [sys.executable, "tools/test_det.py", f"{DET}/{config}", str(out), "--coco-ap",
+    test = [sys.executable, "tools/test_det.py", config, str(out), "--coco-ap",
             "--work-dir", str(out / "test"), "--cfg-options", *options]
     if show_dir is not None:
         test += ["--show-dir", str(show_dir)]
-    return [Step(name, description, [sys.executable, "tools/train_det.py", f"{DET}/{config}", "--work-dir",
+    return [Step(name, description, [sys.executable, "tools/train_det.py", config, "--work-dir",
                                      str(out), "--cfg-options", *options],
                  done=out / f"epoch_{epochs}.pth", cost=cost),
             Step(f"test {name}", "  test it (VOC mAP, COCO AP)", test, done=out / "test" / "test_metrics.json",
@@ -183,14 +214,15 @@ def data_step(data: Path, profile: Profile) -> Step:
 
 def teacher_steps(work: Path, data: Path, profile: Profile) -> list[Step]:
     """The ImageNet-stage teacher."""
-    teacher = Student("teacher_r34", "demo_teacher_r34.py", "teacher", False)
+    teacher = Student("teacher_r34", "ce/ce_r34_12e_demo.py", "teacher", False)
     return [pretrain_step(teacher, "teacher ResNet-34 (CE)", teacher.config, work, data, "resnet34",
                           profile, 100)]
 
 
 def teacher_det_steps(work: Path, data: Path, profile: Profile, show_dir: Optional[Path] = None) -> list[Step]:
-    return det_steps("det_teacher_r34", "teacher detector R-34-FPN", "faster_rcnn_r34_teacher_demo.py",
-                     work / "det_teacher_r34", data, work / "teacher_r34" / "backbone_resnet34.pth",
+    return det_steps("det_teacher_r34", "teacher detector R-34-FPN",
+                     f"{DET}/faster-rcnn_r34_fpn_ce-backbone_8e_demo.py", work / "det_teacher_r34", data,
+                     work / "teacher_r34" / "backbone_resnet34.pth",
                      (profile.det_teacher, profile.det_teacher_epochs), 200 * profile.scale, show_dir=show_dir)
 
 
@@ -205,7 +237,7 @@ def selectivity_step(work: Path, data: Path, student: Student, profile: Profile)
                  "--out", str(out)], done=out, cost=12)
 
 
-def build_steps(work: Path, profile: Profile = DEFAULT) -> list[Step]:
+def build_steps(work: Path, profile: Profile = DEFAULT, methods: tuple[str, ...] = DEFAULT_METHODS) -> list[Step]:
     """The demo: the profile's ImageNet-stage students, one run of every detection row, the comparisons."""
     data = work / "data"
     students = [s for s in STUDENTS if s.name in profile.students]
@@ -220,7 +252,8 @@ def build_steps(work: Path, profile: Profile = DEFAULT) -> list[Step]:
                       cost=8))
     steps += [selectivity_step(work, data, s, profile) for s in students if s.name in ("baseline_r18", "nst_r18")]
     steps += teacher_det_steps(work, data, profile, show_dir=work / "predictions_teacher")
-    for row in DET_ROWS:
+    rows = det_rows(methods)
+    for row in rows:
         steps += det_steps(row.name, f"R-18-FPN detector: {row.label.replace(' (same teacher)', '')}",
                            row.config, work / row.name, data,
                            work / row.backbone / "backbone_resnet18.pth", (profile.det, profile.det_epochs),
@@ -228,8 +261,8 @@ def build_steps(work: Path, profile: Profile = DEFAULT) -> list[Step]:
                            work / "det_teacher_r34" if row.distilled else None,
                            show_dir=work / "predictions_student" if row.name == "det_nst_fpn" else None)
     steps.append(Step("detection_ab", "detection A/B curves",
-                      [sys.executable, "tools/compare_runs.py", *[str(work / row.name) for row in DET_ROWS],
-                       "--names", *[row.label for row in DET_ROWS], "--metric", "pascal_voc/mAP",
+                      [sys.executable, "tools/compare_runs.py", *[str(work / row.name) for row in rows],
+                       "--names", *[row.label for row in rows], "--metric", "pascal_voc/mAP",
                        "--plot", str(work / "detection_curves.png")], cost=8))
     return steps
 
@@ -238,14 +271,15 @@ def seed_dir(work: Path, seed: int, row: DetRow) -> Path:
     return work / f"seed{seed}" / row.name
 
 
-def build_seed_steps(work: Path, seeds: int, profile: Profile = FULL) -> list[Step]:
+def build_seed_steps(work: Path, seeds: int, profile: Profile = FULL,
+                     methods: tuple[str, ...] = DEFAULT_METHODS) -> list[Step]:
     """What the detection A/B over ``seeds`` seeds needs: shared backbones and teacher, then every row per seed."""
     data = work / "data"
     steps = [data_step(data, profile), *teacher_steps(work, data, profile)]
     steps += [pretrain_step(s, f"{s.label} student ResNet-18", s.config, work, data, "resnet18", profile, 100)
               for s in STUDENTS if s.name in ("baseline_r18", "nst_r18")]
     steps += teacher_det_steps(work, data, profile)
-    steps += [step for seed in range(seeds) for row in DET_ROWS
+    steps += [step for seed in range(seeds) for row in det_rows(methods)
               for step in det_steps(f"{row.name} seed {seed}", f"detector: {row.label}, seed {seed}", row.config,
                                     seed_dir(work, seed, row), data, work / row.backbone / "backbone_resnet18.pth",
                                     (profile.det, profile.det_epochs), 160 * profile.scale,
@@ -253,18 +287,20 @@ def build_seed_steps(work: Path, seeds: int, profile: Profile = FULL) -> list[St
     return steps
 
 
-def seeds_report(work: Path, seeds: int) -> str:
+def seeds_report(work: Path, seeds: int, methods: tuple[str, ...] = DEFAULT_METHODS) -> str:
     """The markdown table of final-epoch test metrics, mean ± std over the seeds, one line per row."""
     results = {row.label: [_json(seed_dir(work, seed, row) / "test" / "test_metrics.json") for seed in range(seeds)]
-               for row in DET_ROWS}
+               for row in det_rows(methods)}
     return seed_table(results, SEED_METRICS)
 
 
-def write_report(work: Path, steps: list[Step], profile: Profile, profile_name: str, seconds: float) -> Path:
+def write_report(work: Path, steps: list[Step], profile: Profile, profile_name: str, seconds: float,
+                 methods: tuple[str, ...] = DEFAULT_METHODS) -> Path:
     """``report.md`` and ``report.html`` in ``work``, from the finished runs; returns the HTML path."""
     students = [(s.name, s.label) for s in STUDENTS if s.name in profile.students]
     detectors = [("teacher R-34-FPN", "CE ResNet-34", work / "det_teacher_r34")] + [
-        (f"R-18-FPN: {row.label}", f"{STUDENT_LABELS[row.backbone]} ResNet-18", work / row.name) for row in DET_ROWS]
+        (f"R-18-FPN: {row.label}", f"{STUDENT_LABELS[row.backbone]} ResNet-18", work / row.name)
+        for row in det_rows(methods)]
     selectivity = [(work / f"selectivity_{name}.png", f"Selectivity maps of one validation image at layer4: "
                                                       f"teacher (top rows) vs the {label} student")
                    for name, label in students if name in ("baseline_r18", "nst_r18")]
@@ -283,7 +319,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     size.add_argument("--full", action="store_true", help="the long demo: more data, longer schedules, 4 students")
     size.add_argument("--tiny", action="store_true", help="tiny data and one-epoch schedules: a smoke test")
     parser.add_argument("--seeds", type=int, metavar="N",
-                        help="run the detection A/B (4 rows, same teacher) over seeds 0..N-1 and print mean ± std")
+                        help="run the detection A/B (same teacher) over seeds 0..N-1 and print mean ± std")
+    parser.add_argument("--methods", type=parse_methods, default=DEFAULT_METHODS, metavar="M,M,...",
+                        help=f"the FPN distillation rows of the detection A/B, among {','.join(METHOD_LABELS)} "
+                             f"(default {','.join(DEFAULT_METHODS)}); each is "
+                             f"{FPN_METHODS}/<method>/<method>-fpn_frcnn-r34_frcnn-r18_8e_demo.py")
     args = parser.parse_args(argv)
     if args.seeds is not None and args.seeds < 1:
         parser.error("--seeds must be at least 1")
@@ -294,7 +334,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     profile_name = "tiny" if args.tiny else "full" if args.full or args.seeds else "default"
     profile = {"tiny": TINY, "full": FULL, "default": DEFAULT}[profile_name]
-    steps = build_steps(work, profile) if args.seeds is None else build_seed_steps(work, args.seeds, profile)
+    steps = (build_steps(work, profile, args.methods) if args.seeds is None
+             else build_seed_steps(work, args.seeds, profile, args.methods))
     print(f"nst_det demo ({profile_name}): {len(steps)} steps; logs in {work / 'logs'}", flush=True)
     try:
         seconds = run_steps(steps, ROOT, work / "logs", verbose=args.verbose)
@@ -302,11 +343,11 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(f"error: {exc}; fix it and rerun to continue from this step", file=sys.stderr)
         return 1
     if args.seeds is not None:
-        table = seeds_report(work, args.seeds)
+        table = seeds_report(work, args.seeds, args.methods)
         (work / "seeds_ab.md").write_text(table + "\n")
         print(f"\nDetection A/B, final-epoch test metrics over {args.seeds} seed(s):\n{table}")
         return 0
-    page = write_report(work, steps, profile, profile_name, seconds)
+    page = write_report(work, steps, profile, profile_name, seconds, args.methods)
     print(f"finished in {duration(seconds)}; report: {page} (and {page.with_suffix('.md').name})")
     return 0
 

@@ -3,7 +3,7 @@
     python tools/sweep_distill.py --demo-dir work_dirs/demo             # all stages, 3 seeds (hours on 2 cores)
     python tools/sweep_distill.py --stages weights --families faster_rcnn --seeds 1   # one stage, one family
 
-Each run trains a shipped config (configs/nst-fpn_*.py, configs/demo/nst-fpn_*.py) for --iters iterations,
+Each run trains a shipped config (configs/distill/mmdet/nst/nst-fpn_*.py) for --iters iterations,
 batch 2, at --image-scale, in this process (nst_det/engine/short_runs.py), and is compared with the same run with
 the distillation weighted 0 (same init, data and sampling). Stages (nst_det/engine/sweep_plan.py): ``weights``
 (every NST and MSE weight at the worst case: random teacher, base lr from iteration 1, no warm-up), then
@@ -32,12 +32,13 @@ import nst_det.register_all  # noqa: F401  (configs' types)
 from nst_det.data import make_detection_dataset
 from nst_det.data.real_layout import make_real_layout_dataset
 from nst_det.det.stability import DivergenceRule
+from nst_det.engine.cli import run_cli
 from nst_det.engine.short_runs import write_random_teacher
-from nst_det.engine.sweep import FAMILIES, Inputs, Sweep, guard_calibration
-from nst_det.engine.sweep_plan import SETTINGS, Choice, candidates, stage_confirm, stage_stabilisers, stage_weights
-from nst_det.reporting.sweep_table import guard_markdown, markdown, row
-from nst_det.utils.cli import run_cli
 from nst_det.utils.errors import NSTDetError
+
+from _lib.sweep import FAMILIES, Inputs, Sweep, guard_calibration
+from _lib.sweep_plan import SETTINGS, Choice, candidates, stage_confirm, stage_stabilisers, stage_weights
+from _lib.sweep_table import guard_markdown, markdown, row
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("weights", "stabilisers", "confirm")

@@ -2,7 +2,8 @@
 
     python tools/train_det.py configs/faster_rcnn_nst.py \\
         --cfg-options data_root=/data/VOCdevkit/ backbone_checkpoint=/ckpt/backbone_resnet18.pth
-    python tools/train_det.py configs/demo/faster_rcnn_nst_demo.py --work-dir work_dirs/nst_demo
+    python tools/train_det.py configs/distill/mmdet/nst/nst-fpn_frcnn-r34_frcnn-r18_8e_demo.py \\
+        --work-dir work_dirs/nst_demo
     torchrun --nproc_per_node=8 tools/train_det.py CONFIG --launcher pytorch
 
 The flags are mmdet's ``tools/train.py``'s. Before the Runner is built (``nst_det/engine/preflight.py``,
@@ -10,7 +11,7 @@ shared with the other tools), the work dir, the checkpoint to resume or start fr
 names are checked (missing folders or images, malformed XML/JSON, boxes outside the image: one
 ``error:`` line naming the file). Checkpoints hold the student detector only and load with
 ``torch.load(weights_only=True)``; ``tools/test_det.py CONFIG CKPT`` evaluates them.
-The switches of ``configs/_base_/det_runtime.py`` are applied (``nst_det/det/runtime.py``): truncated
+The switches of ``configs/_base_/det_runtime.py`` are applied (``nst_det/engine/runtime.py``): truncated
 or undecodable images are named, and each training image's augmentation is seeded by
 ``(seed, epoch, index)``, so ``--resume auto`` after a kill continues as the uninterrupted run would.
 """
@@ -20,13 +21,13 @@ import argparse
 import sys
 from typing import Optional
 
-from mmengine.dist import get_rank
 from mmengine.logging import print_log
-from mmengine.runner import Runner
 
 import nst_det.register_all  # noqa: F401  (registers models, datasets, hooks, metrics)
+from nst_det.engine.cli import add_train_args, load_train_config, run_cli
+from nst_det.engine.launch import training_finished
 from nst_det.engine.preflight import preflight
-from nst_det.utils.cli import add_train_args, load_train_config, run_cli
+from nst_det.engine.runner import build_runner
 from nst_det.utils.errors import NSTDetError
 
 
@@ -38,9 +39,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     cfg = load_train_config(args)
     for note in preflight(cfg, training=True, data_check=not args.no_data_check):
         print_log(note, logger="current")
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
-    print(f"rank {get_rank()}: training finished, work dir {cfg.work_dir}", flush=True)
+    print(training_finished(runner), flush=True)
     return 0
 
 

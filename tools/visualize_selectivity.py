@@ -22,8 +22,8 @@ import sys
 from pathlib import Path
 from typing import Optional
 
+from nst_det.engine.cli import run_cli
 from nst_det.selectivity import RANK_BY, load_classifier, load_image, selectivity_figure
-from nst_det.utils.cli import run_cli
 from nst_det.utils.errors import NSTDetError
 
 

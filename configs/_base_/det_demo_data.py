@@ -1,7 +1,8 @@
 # Generated demo data (tools/make_demo_data.py --out data/demo): 5 shape classes, 240x320 images, VOC layout,
 # 256x192 inputs; a short schedule (batch 4). No model: a demo config pairs it with a stock mmdet:: model base,
-#     _base_ = ['mmdet::_base_/models/retinanet_r50_fpn.py', '../_base_/det_demo_data.py']
-# and makes the model CPU-sized (det_demo_voc.py: Faster R-CNN; demo/retinanet_r18_demo.py: RetinaNet).
+#     _base_ = ['mmdet::_base_/models/retinanet_r50_fpn.py', '../../_base_/det_demo_data.py']
+# and makes the model CPU-sized (det_demo_voc.py: Faster R-CNN; the demo configs in configs/detection/demo/: RetinaNet,
+# FCOS, Cascade R-CNN).
 _base_ = ['mmdet::_base_/datasets/voc0712.py', 'mmdet::_base_/default_runtime.py', './det_runtime.py']
 
 data_root = 'data/demo/VOCdevkit/'

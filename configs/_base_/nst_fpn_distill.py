@@ -1,7 +1,7 @@
 # The FPN-distillation block every FPN-distillation config shares (VOC, COCO and demo; Faster R-CNN, RetinaNet,
 # FCOS, Cascade R-CNN). A config inherits it beside its student config and wraps the student:
 #
-#     _base_ = ['./faster_rcnn_nst_backbone_only.py', './_base_/nst_fpn_distill.py']
+#     _base_ = ['<student detector config>.py', '<...>/_base_/nst_fpn_distill.py']
 #     teacher_config = 'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py'
 #     teacher_checkpoint = 'checkpoints/....pth'
 #     model = dict(_base_.nst_fpn, _delete_=True, student={{_base_.model}},
@@ -10,8 +10,8 @@
 # and overrides what differs: `distill=dict(_base_.nst_fpn.distill, warmup_iters=50)`.
 # `nst_fpn` is a plain variable (mmengine merges no base into `model` beside the student config's own).
 #
-# How the weights and the warm-up were chosen (issue 20): `python tools/sweep_distill.py --demo-dir
-# work_dirs/demo` trained every shipped FPN-distillation config for its first 20 iterations (batch 2, the
+# How the weights and the warm-up were chosen: `python tools/sweep_distill.py --demo-dir work_dirs/demo`
+# trained every shipped FPN-distillation config for its first 20 iterations (batch 2, the
 # config's lr) with a teacher that failed to train (a stock checkpoint with random weights: the worst case),
 # 3 seeds, against the same run with the distillation weighted 0; stable = no NaN and the detection losses
 # within 1.5x of that run's. BENCHMARKS.md ("FPN distillation: the shipped settings") has the tables.
@@ -20,8 +20,9 @@
 #   with a distillation warm-up, gradient clipping and an LR warm-up together.
 # - NST weight 25 with a distillation warm-up: stable for all four families (Faster R-CNN needs the warm-up at
 #   25; RetinaNet and Cascade R-CNN were stable at 25 without it, FCOS at 50).
-# - MSE (the FitNet-style control, configs/mse-fpn_*.py), with the same warm-up: weight 0.25 (1.0, MSELoss's
-#   default that the control shipped with, went NaN; 0.5 needed clipping as well).
+# - MSE (the plain control, configs/distill/mmdet/mse/), with the same warm-up: weight 0.25 (1.0, MSELoss's
+#   default that the control shipped with, went NaN; 0.5 needed clipping as well): mse_fpn_loss in
+#   configs/distill/mmdet/_base_/fpn_losses.py.
 # - warmup_iters 500: the sweep ramped over half its run (10 iterations, then 10 at the full weight); 500 is the
 #   stock mmdet LR warm-up length (the COCO and FCOS schedules), the same ramp, gentler. Configs whose schedule
 #   warms up over another length set theirs (the demo: 50).
@@ -43,5 +44,3 @@ nst_fpn = dict(
         # loss_weight 25 per level (see above; the released code's ImageNet weight is 50, nst_det/losses/nst.py;
         # the paper and the released code have no FPN NST)
         loss=dict(type='NSTLoss', kernel='poly', degree=2, constant=0.0, loss_weight=25.0)))
-# the same-teacher control's loss (configs/mse-fpn_*.py): MSE feature mimicking, weight chosen as above
-mse_fpn_loss = dict(type='MSELoss', loss_weight=0.25)

@@ -1,13 +1,13 @@
 """``NSTDistillDetector``: any mmdet detector trained with feature distillation from a frozen
-teacher's FPN: NST (the default), or another per-level loss such as the MSE mimic control.
+teacher's FPN: NST (the default), or another per-level loss (MSE, PKD, CWD, FitNet, AT).
 
     model = dict(
         type='NSTDistillDetector',
         student=dict(type='FasterRCNN', ...),                   # any mmdet detector config
-        teacher=dict(config='configs/demo/faster_rcnn_r34_teacher_demo.py',  # path, 'mmdet::...', or dict
-                     checkpoint='work_dirs/faster_rcnn_r34_teacher_demo'),     # a file, or a work dir
+        teacher=dict(config='configs/detection/demo/faster-rcnn_r34_fpn_ce-backbone_8e_demo.py',  # or 'mmdet::...'
+                     checkpoint='work_dirs/faster-rcnn_r34_fpn_ce-backbone_8e_demo'),  # a file, or a work dir
         distill=dict(taps=('p2', 'p3', 'p4', 'p5'), level_weights=None, warmup_iters=100,
-                     loss=dict(type='NSTLoss', kernel='poly', loss_weight=50.0)))
+                     loss=dict(type='NSTLoss')))   # NSTLoss's defaults: poly d=2, c=0, weight 50
 
 The argument names are the ImageNet stage's (:mod:`nst_det.distill.settings`).
 
@@ -24,21 +24,21 @@ How it is put together:
 * The teacher receives the batch the student's data preprocessor produced; both must normalise
   alike (checked at build time).
 * Forward hooks (:class:`~nst_det.taps.FeatureTaps`) on both necks capture the FPN levels of the
-  student's own training forward and of the teacher's ``extract_feat``; :meth:`loss` adds
-  ``loss_<name>_<level>`` per distilled level (``loss_nst_p2``, ``loss_mse_p2``, ...). Level strides
+  student's own training forward and of the teacher's ``extract_feat``; :meth:`loss` hands them to the
+  distillation core (:class:`~nst_det.distill.core.DistillCore`, the ImageNet stage's too), which adds
+  ``loss_<kind>_<level>`` per distilled level (``loss_nst_p2``, ``loss_mse_p2``, ...). Level strides
   are measured at build time and must be equal for teacher and student, so a mismatch is a build
   error rather than a shape error later.
 * Each image's loss covers its own valid region only (:mod:`nst_det.det.regions`): the padding
   batching adds is cropped away at every level.
-* ``adapt_channels=True`` adds a learnable 1×1 conv per level whose channel counts differ, mapping
-  the student's channels to the teacher's (FitNet's regressor; NST needs none). The adapters are
-  parameters of the distiller (the optimizer trains them); :class:`~nst_det.det.hooks.DistillStateHook`
-  keeps them out of ``checkpoint['state_dict']`` (which stays the plain student) and restores them
-  on resume.
+* ``adapt_channels=True`` adds (in the core) a learnable 1×1 conv per level whose channel counts
+  differ, for losses that compare channels one to one (MSE, PKD, CWD; FitNet always has its regressor;
+  NST and AT need none). The adapters are parameters of the distiller (the optimizer trains them);
+  :class:`~nst_det.engine.hooks.DistillStateHook` keeps the core's state out of
+  ``checkpoint['state_dict']`` (which stays the plain student) and restores it on resume.
 """
 from __future__ import annotations
 
-import os
 from typing import Optional, Sequence, Union
 
 from mmdet.models.detectors.base import BaseDetector
@@ -49,19 +49,19 @@ from torch import Tensor, nn
 from nst_det.det.levels import check_same_levels, measure_levels, select_levels
 from nst_det.det.regions import valid_region_loss, valid_sizes
 from nst_det.det.teacher import build_teacher, check_same_preprocessing
-from nst_det.distill import FrozenTeacherMixin, default_loss, distill_settings, refuse_renamed, warmup_factor
+from nst_det.distill import FrozenTeacherMixin, distill_settings, refuse_renamed
+from nst_det.distill.core import DistillCore, TapPair
 from nst_det.registry import MODELS
 from nst_det.taps import FeatureTaps
+from nst_det.utils.checkpoint import PathLike
 from nst_det.utils.errors import NSTDetError
 
-_DETECTION_KEYS = ("level_weights", "name", "adapt_channels", "student_module", "teacher_module")
 # former names -> their names in the shared vocabulary (nst_det/distill/settings.py)
 RENAMED = {"teacher_cfg": "teacher.config", "teacher_ckpt": "teacher.checkpoint", "nst": "distill"}
 RENAMED_DISTILL = {"levels": "taps", "student_tap": "student_module", "teacher_tap": "teacher_module"}
-ADAPTERS = "distill_adapters"  # state_dict prefix of the channel adapters (DistillStateHook)
 
 
-def teacher_parts(teacher: dict) -> tuple[Union[str, os.PathLike, dict], Union[str, os.PathLike]]:
+def teacher_parts(teacher: dict) -> tuple[Union[PathLike, dict], PathLike]:
     """``(config, checkpoint)`` of ``teacher=dict(config=..., checkpoint=...)``."""
     if not isinstance(teacher, dict) or set(teacher) != {"config", "checkpoint"}:
         got = sorted(teacher) if isinstance(teacher, dict) else type(teacher).__name__
@@ -69,10 +69,26 @@ def teacher_parts(teacher: dict) -> tuple[Union[str, os.PathLike, dict], Union[s
     return teacher["config"], teacher["checkpoint"]
 
 
-def loss_name(loss_cfg: dict) -> str:
-    """``'nst'`` for ``NSTLoss``, ``'mse'`` for ``MSELoss``: the type, lower case, without ``Loss``."""
-    name = str(loss_cfg.get("type", "loss")).rsplit(".", 1)[-1].lower()
-    return name[:-len("loss")] if name.endswith("loss") and name != "loss" else name
+def student_only(cfg) -> bool:
+    """Replace a distiller config's model by its student, in place: ``tools/test_det.py`` and ``tools/infer_det.py``
+    test and run the student alone (its checkpoints hold the plain student; the teacher is never built or loaded).
+
+    Returns:
+        Whether ``cfg.model`` was an ``NSTDistillDetector``.
+    """
+    if cfg.model.get("type") != "NSTDistillDetector":
+        return False
+    cfg.model = cfg.model.student
+    return True
+
+
+def detector_name(detector: nn.Module) -> str:
+    """``'FasterRCNN (ResNet-18)'``: the detector's type and its backbone's (with the depth, where it has one)."""
+    backbone = getattr(detector, "backbone", None)
+    if backbone is None:
+        return type(detector).__name__
+    depth = getattr(backbone, "depth", None)
+    return f"{type(detector).__name__} ({type(backbone).__name__}{f'-{depth}' if depth else ''})"
 
 
 @MODELS.register_module()
@@ -84,23 +100,25 @@ class NSTDistillDetector(FrozenTeacherMixin, BaseDetector):
         teacher: ``dict(config=..., checkpoint=...)``: the teacher detector's config (a path,
             ``mmdet::`` package paths allowed, a config dict with ``model``, or a model dict) and its
             checkpoint (a file or a training work dir); its backbone and neck weights must match exactly.
-        distill: distillation settings (the keys shared with the ImageNet stage: ``taps``, ``loss``,
-            ``warmup_iters``):
+        distill: distillation settings (the ImageNet stage's vocabulary, :mod:`nst_det.distill.settings`):
 
             * ``taps``: level names (``'p2'`` .. ``'p6'`` for strides 4 .. 64) or indices into the
               tapped tuple; default all levels.
             * ``level_weights``: one weight per level, ``{name: weight}``, or ``None`` (all 1).
-            * ``loss``: the per-level loss config, default ``NSTLoss`` poly d=2, ``loss_weight=50``
-              (``loss_weight · MMD²``; the ImageNet stage's default too); any loss called as ``loss(student, teacher)``
-              that averages over the batch, e.g. mmdet's ``MSELoss`` for the FitNet-style control.
-            * ``name``: the logged losses are ``loss_<name>_<level>``; default from the loss type
-              (``NSTLoss`` -> ``nst``, ``MSELoss`` -> ``mse``).
+            * ``loss``: the per-level loss config (or a list), default ``dict(type='NSTLoss')`` (poly d=2,
+              ``loss_weight=50``: the ImageNet stage's default too); any loss called as
+              ``loss(student, teacher)`` that averages over the batch: mmdet's ``MSELoss``, ``PKDLoss``,
+              ``CWDLoss``, ``FitNetLoss``, ``ATLoss``. ``None`` is refused (no feature loss: nothing to distil).
+              Logged as ``loss_<kind>_<level>`` (``NSTLoss`` -> ``loss_nst_p2``, ``MSELoss`` -> ``loss_mse_p2``).
             * ``warmup_iters``: ramp the distillation losses linearly from ~0 to full over this many
               iterations (0: no ramp). The iteration is the runner's (resume-safe).
             * ``adapt_channels``: a learnable 1×1 conv from the student's to the teacher's channels
-              on each level where they differ (losses that compare features elementwise need it).
+              on each level where they differ, for losses that compare channels one to one.
             * ``student_module`` / ``teacher_module``: the modules whose output tuples are the levels
               (default ``'neck'``).
+
+            The terms are computed by the one distillation core (:class:`~nst_det.distill.core.DistillCore`),
+            each level's loss over each image's valid region (:mod:`nst_det.det.regions`).
         init_cfg: the distiller's own init config (normally ``None``).
         **renamed: former argument names (``teacher_cfg``, ``teacher_ckpt``, ``nst``; in ``distill``:
             ``levels``, ``student_tap``, ``teacher_tap``): refused with one line naming the new one.
@@ -109,7 +127,7 @@ class NSTDistillDetector(FrozenTeacherMixin, BaseDetector):
     def __init__(self, student: dict, teacher: dict, distill: Optional[dict] = None,
                  init_cfg: Optional[dict] = None, **renamed) -> None:
         refuse_renamed("NSTDistillDetector", renamed, RENAMED)
-        distill = distill_settings("NSTDistillDetector", distill, _DETECTION_KEYS, RENAMED_DISTILL)
+        distill = distill_settings("NSTDistillDetector", distill, RENAMED_DISTILL)
         teacher_config, teacher_ckpt = teacher_parts(teacher)
         student_model = MODELS.build(student)
         super().__init__(data_preprocessor=student_model.data_preprocessor, init_cfg=init_cfg)
@@ -119,28 +137,20 @@ class NSTDistillDetector(FrozenTeacherMixin, BaseDetector):
         self.set_teacher(build_teacher(teacher_config, teacher_ckpt))
         check_same_preprocessing(self.student, self.teacher)
 
-        self.student_tap = distill.get("student_module", "neck")
-        self.teacher_tap = distill.get("teacher_module", "neck")
+        self.student_tap, self.teacher_tap = distill["student_module"], distill["teacher_module"]
         student_levels = measure_levels(self.student, self.student_tap)
         teacher_levels = measure_levels(self.teacher, self.teacher_tap)
         check_same_levels(student_levels, teacher_levels, self.student_tap)
-        self.levels = select_levels(student_levels, distill["taps"], distill.get("level_weights"))
-        loss_cfg = distill["loss"] or default_loss()
-        self.distill_loss = MODELS.build(loss_cfg)
-        if getattr(self.distill_loss, "reduction", "mean") != "mean":
-            raise NSTDetError(f"distill.loss must average over the batch (reduction='mean'), got "
-                              f"reduction={self.distill_loss.reduction!r}")
-        self.loss_name = str(distill.get("name") or loss_name(loss_cfg))
-        if distill.get("adapt_channels", False):  # registered: trained, and saved by DistillStateHook
-            self.distill_adapters = nn.ModuleDict({
-                level.name: nn.Conv2d(level.channels, teacher_levels[level.index].channels, kernel_size=1)
-                for level, _ in self.levels if level.channels != teacher_levels[level.index].channels})
-        self.warmup_iters = distill["warmup_iters"]
-        self._calls = 0  # loss() calls: the iteration when no runner publishes one
-        print_log(f"NSTDistillDetector: {type(self.student).__name__} student, "
-                  f"{type(self.teacher).__name__} teacher from {teacher_ckpt}; loss_{self.loss_name} on "
-                  + ", ".join(f"{lv.name} (stride {lv.stride}, weight {w:g})" for lv, w in self.levels),
-                  logger="current")
+        self.levels = select_levels(student_levels, distill["taps"], distill["level_weights"])
+        pairs = [TapPair(level.name, level.name, level.name, weight) for level, weight in self.levels]
+        widths = [(level.channels, teacher_levels[level.index].channels) for level, _ in self.levels]
+        self.distill_core = DistillCore("NSTDistillDetector", pairs, distill, channels=lambda: widths)
+        core = self.distill_core
+        print_log(f"NSTDistillDetector: {type(self.student).__name__} student, {type(self.teacher).__name__} teacher "
+                  f"from {teacher_ckpt}; {'/'.join(f'loss_{kind}' for kind in core.kinds)} on "
+                  + ", ".join(f"{lv.name} (stride {lv.stride}, weight {w:g})" for lv, w in self.levels) + " ("
+                  + ", ".join(f"{type(loss).__name__} loss_weight {getattr(loss, 'loss_weight', '?')}"
+                              for loss in core.losses) + ")", logger="current")
 
     def train(self, mode: bool = True) -> "NSTDistillDetector":
         """Set the student's mode (the teacher stays in eval mode: :class:`FrozenTeacherMixin`)."""
@@ -154,7 +164,7 @@ class NSTDistillDetector(FrozenTeacherMixin, BaseDetector):
         return self.student.extract_feat(batch_inputs)
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict[str, Tensor]:
-        """The student's losses plus ``loss_<name>_<level>`` for each distilled level.
+        """The student's losses plus the core's ``loss_<kind>_<level>`` for each distilled level.
 
         Args:
             batch_inputs: ``(B, 3, H, W)``, preprocessed by the student's data preprocessor.
@@ -166,16 +176,15 @@ class NSTDistillDetector(FrozenTeacherMixin, BaseDetector):
             student_feats = student_taps[self.student_tap]
         teacher_feats = self.teacher_features(batch_inputs)
         img_shapes = [sample.metainfo["img_shape"] for sample in batch_data_samples]
-        factor = self.warmup_factor()
-        adapters = getattr(self, "distill_adapters", {})
-        for level, weight in self.levels:
-            student_feat, teacher_feat = student_feats[level.index], teacher_feats[level.index]
-            if level.name in adapters:
-                student_feat = adapters[level.name](student_feat)
-            sizes = valid_sizes(img_shapes, level.stride, tuple(student_feat.shape[-2:]))
-            value = valid_region_loss(self.distill_loss, student_feat, teacher_feat, sizes)
-            losses[f"loss_{self.loss_name}_{level.name}"] = value * (weight * factor)
-        self._calls += 1
+        strides = [level.stride for level, _ in self.levels]
+
+        def valid_regions(index: int, loss: nn.Module, student_feat: Tensor, teacher_feat: Tensor) -> Tensor:
+            sizes = valid_sizes(img_shapes, strides[index], tuple(student_feat.shape[-2:]))
+            return valid_region_loss(loss, student_feat, teacher_feat, sizes)
+
+        losses.update(self.distill_core([student_feats[level.index] for level, _ in self.levels],
+                                        [teacher_feats[level.index] for level, _ in self.levels],
+                                        region=valid_regions))
         return losses
 
     def teacher_features(self, batch_inputs: Tensor) -> Sequence[Tensor]:
@@ -186,9 +195,9 @@ class NSTDistillDetector(FrozenTeacherMixin, BaseDetector):
                 return teacher_taps[self.teacher_tap]
         return self.run_teacher(tapped)
 
-    def warmup_factor(self) -> float:
-        """``min(1, (iter + 1) / warmup_iters)``; iter from mmengine's message hub when training."""
-        return warmup_factor(self.warmup_iters, self._calls)
+    def network_names(self) -> tuple[str, str]:
+        """``(student, teacher)`` by name, for the run's record (``distill.json``): ``'FasterRCNN (ResNet-18)'``."""
+        return detector_name(self.student), detector_name(self.teacher)
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList, rescale: bool = True) -> SampleList:
         """The student's predictions alone."""
@@ -199,6 +208,4 @@ class NSTDistillDetector(FrozenTeacherMixin, BaseDetector):
         return self.student._forward(batch_inputs, batch_data_samples)
 
     def extra_repr(self) -> str:
-        levels = ", ".join(f"{lv.name}: {w:g}" for lv, w in self.levels)
-        return (f"teacher={type(self.teacher).__name__} (frozen, not a submodule), loss_{self.loss_name} "
-                f"levels={{{levels}}}, warmup_iters={self.warmup_iters}")
+        return f"teacher={type(self.teacher).__name__} (frozen, not a submodule)"

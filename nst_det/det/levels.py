@@ -14,6 +14,7 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
+from nst_det.distill.core import pair_weights
 from nst_det.taps import FeatureTaps
 from nst_det.utils.errors import NSTDetError
 
@@ -73,7 +74,7 @@ def describe(levels: Sequence[Level]) -> str:
 
 
 def check_same_levels(student: Sequence[Level], teacher: Sequence[Level], tap: str) -> None:
-    """NST pairs the student's level i with the teacher's level i: both pyramids must be equal."""
+    """Distillation pairs the student's level i with the teacher's level i: both pyramids must be equal."""
     if [lv.stride for lv in student] != [lv.stride for lv in teacher]:
         raise NSTDetError(
             f"teacher and student feature pyramids differ at '{tap}': student has {describe(student)}; "
@@ -101,19 +102,8 @@ def select_levels(available: Sequence[Level], levels: Optional[Sequence[Union[st
         elif isinstance(spec, str) and spec in by_name:
             chosen.append(by_name[spec])
         else:
-            raise NSTDetError(f"NST level {spec!r} does not exist; the pyramid has {describe(available)}")
+            raise NSTDetError(f"distillation level {spec!r} does not exist; the pyramid has {describe(available)}")
     names = [lv.name for lv in chosen]
     if len(set(names)) != len(names) or not chosen:
-        raise NSTDetError(f"NST levels must be distinct and non-empty, got {names}")
-    if weights is None:
-        values = [1.0] * len(chosen)
-    elif isinstance(weights, dict):
-        unknown = sorted(set(weights) - set(names))
-        if unknown:
-            raise NSTDetError(f"level_weights names {unknown}, which are not among the NST levels {names}")
-        values = [float(weights.get(name, 1.0)) for name in names]
-    else:
-        values = [float(w) for w in weights]
-        if len(values) != len(chosen):
-            raise NSTDetError(f"level_weights has {len(values)} values for {len(chosen)} NST levels {names}")
-    return list(zip(chosen, values))
+        raise NSTDetError(f"distillation levels must be distinct and non-empty, got {names}")
+    return list(zip(chosen, pair_weights(names, weights, "NSTDistillDetector")))

@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence, Union
 
 Record = Mapping[str, float]  # one iteration's logged values
+Prefix = Union[str, tuple[str, ...]]  # the distillation terms' key prefix, or one per loss kind
 
 
 def distill_prefix(name: str) -> str:
@@ -24,13 +25,13 @@ def distill_prefix(name: str) -> str:
     return f"loss_{name}_"
 
 
-def detection_loss(record: Record, prefix: str) -> float:
+def detection_loss(record: Record, prefix: Prefix) -> float:
     """The detection losses of one iteration, summed (distillation terms, ``loss`` and ``acc`` left out)."""
     return sum(value for key, value in record.items()
                if key != "loss" and "loss" in key and not key.startswith(prefix))
 
 
-def distill_terms(record: Record, prefix: str) -> dict[str, float]:
+def distill_terms(record: Record, prefix: Prefix) -> dict[str, float]:
     """The distillation terms of one iteration (as logged: weighted, and scaled by the warm-up)."""
     return {key: value for key, value in record.items() if key.startswith(prefix)}
 
@@ -124,10 +125,10 @@ class DivergenceMonitor:
 
     Args:
         rule: the thresholds.
-        prefix: the distillation terms' key prefix (:func:`distill_prefix`).
+        prefix: the distillation terms' key prefix (:func:`distill_prefix`), or one per loss kind.
     """
 
-    def __init__(self, rule: DivergenceRule, prefix: str) -> None:
+    def __init__(self, rule: DivergenceRule, prefix: Prefix) -> None:
         self.rule = rule
         self.prefix = prefix
         self.detection: list[float] = []
@@ -172,7 +173,7 @@ def _mean(values: Sequence[float], finite: bool = False) -> float:
     return sum(values) / len(values)
 
 
-def first_divergence(records: Sequence[Record], prefix: str, rule: DivergenceRule = DivergenceRule(),
+def first_divergence(records: Sequence[Record], prefix: Prefix, rule: DivergenceRule = DivergenceRule(),
                      warmup_iters: int = 0) -> Optional[Divergence]:
     """The iteration at which :class:`DivergenceMonitor` would stop a run that logged ``records``
     (``warmup_iters``: the distiller's linear warm-up, ``min(1, i / warmup_iters)`` at iteration ``i``)."""

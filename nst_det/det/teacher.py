@@ -15,13 +15,43 @@ from typing import Union
 from mmengine.config import Config, ConfigDict
 from torch import nn
 
-from nst_det.det.weights import resolve_checkpoint
 from nst_det.registry import MODELS
+from nst_det.utils.checkpoint import PathLike
 from nst_det.utils.errors import NSTDetError
-from nst_det.utils.weights import load_checked, read_state_dict, strip_prefix
+from nst_det.utils.weights import load_checked, read_state_dict, resolve_checkpoint, strip_prefix
 
-ConfigLike = Union[str, os.PathLike, dict]
+ConfigLike = Union[PathLike, dict]
 FEATURE_PARTS = ("backbone", "neck")
+
+
+def config_file(name: PathLike) -> Path:
+    """The file of a config name: a path, or ``package::dir/file.py`` as mim and mmengine's ``_base_`` take it
+    (``mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py``: the config shipped in mmdet's ``.mim/configs``;
+    ``mmpretrain::...`` where mmpretrain is installed).
+
+    Raises:
+        NSTDetError: the file does not exist, or the package is unknown to mmengine or not installed.
+    """
+    text = str(name)
+    if "::" not in text:
+        path = Path(text)
+        if not path.is_file():
+            raise NSTDetError(f"config file {path} does not exist")
+        return path
+    package = text.partition("::")[0]
+    try:  # mmengine's own resolver for `package::` names in _base_ (it never installs anything)
+        path, _ = Config._get_cfg_path(text, "")
+    except ModuleNotFoundError:
+        raise NSTDetError(f"config {text} is in the {package} package, which is not installed "
+                          f"(pip install {package})") from None
+    except (AssertionError, ValueError):
+        raise NSTDetError(f"config {text}: '{package}::' is no package mmengine knows configs of; "
+                          "write e.g. mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py") from None
+    except FileNotFoundError:
+        raise NSTDetError(f"config {text} does not exist in the installed {package}'s configs") from None
+    if not Path(path).is_file():
+        raise NSTDetError(f"config {text} does not exist in the installed {package}'s configs ({path})")
+    return Path(path)
 
 
 def load_model_config(config: ConfigLike, what: str = "teacher config") -> ConfigDict:
@@ -32,17 +62,10 @@ def load_model_config(config: ConfigLike, what: str = "teacher config") -> Confi
             package paths included), a whole config dict (with ``model``), or a model dict.
     """
     if isinstance(config, (str, os.PathLike)):
-        path = str(config)
-        if "::" in path:
-            from mmengine.hub import get_config
-            try:
-                cfg = get_config(path)
-            except (FileNotFoundError, ModuleNotFoundError, ValueError) as exc:
-                raise NSTDetError(f"{what} {path} cannot be resolved: {exc}") from None
-        elif not Path(path).is_file():
-            raise NSTDetError(f"{what} {path} does not exist")
-        else:
-            cfg = Config.fromfile(path)
+        try:
+            cfg = Config.fromfile(str(config_file(config)))
+        except NSTDetError as exc:
+            raise NSTDetError(f"{what}: {exc}") from None
         model = cfg.get("model")
         if isinstance(model, dict):  # build in the config's scope even where no default scope is set
             model.setdefault("_scope_", cfg.get("default_scope") or "mmdet")
@@ -56,10 +79,11 @@ def load_model_config(config: ConfigLike, what: str = "teacher config") -> Confi
     return ConfigDict(copy.deepcopy(dict(model)))
 
 
-def build_teacher(config: ConfigLike, checkpoint: Union[str, os.PathLike]) -> nn.Module:
+def build_teacher(config: ConfigLike, checkpoint: PathLike) -> nn.Module:
     """Build the teacher detector and load its backbone and neck from ``checkpoint`` (the distiller freezes it).
 
-    ``checkpoint`` may be a training work dir (see :func:`~nst_det.det.weights.resolve_checkpoint`).
+    ``checkpoint`` may be a training work dir, a URL or a ``torchvision://`` name (see
+    :func:`~nst_det.utils.weights.resolve_checkpoint`).
 
     ``init_weights()`` is never called on the teacher, so its ``init_cfg`` (e.g. a
     ``torchvision://`` backbone) is not downloaded or applied.
@@ -69,7 +93,7 @@ def build_teacher(config: ConfigLike, checkpoint: Union[str, os.PathLike]) -> nn
             differ from the teacher config's (a checkpoint of another model).
     """
     teacher = MODELS.build(load_model_config(config))
-    checkpoint = resolve_checkpoint(checkpoint)
+    checkpoint = resolve_checkpoint(checkpoint, what="teacher checkpoint")
     state_dict = read_state_dict(checkpoint, what="teacher checkpoint")
     for part in FEATURE_PARTS:
         module = getattr(teacher, part, None)

@@ -1,4 +1,4 @@
-"""Weight files for detectors: a work dir names its checkpoint, and backbone files are checked up front.
+"""Backbone weight files of detectors, checked up front.
 
 mmengine's ``Pretrained`` init and ``load_checkpoint(strict=False)`` only *warn* when a file does
 not cover a module, and leave the uncovered weights random. :func:`check_backbone_file` reads the
@@ -7,33 +7,11 @@ file with the one checked-loading path (:mod:`nst_det.utils.weights`) and raises
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
 from torch import nn
 
-from nst_det.utils.errors import NSTDetError
 from nst_det.utils.weights import check_state_dict, read_state_dict
-
-PathLike = Union[str, os.PathLike]
-
-
-def resolve_checkpoint(path: PathLike) -> Path:
-    """``path`` itself, or for a work dir the checkpoint its ``last_checkpoint`` file names.
-
-    mmengine's ``CheckpointHook`` writes ``last_checkpoint`` (the path of the newest complete
-    checkpoint), so a config can name a teacher by its training work dir, whatever its schedule.
-    """
-    path = Path(path)
-    marker = path / "last_checkpoint"
-    if not path.is_dir():
-        return path
-    if not marker.is_file():
-        raise NSTDetError(f"{path} is a folder without a last_checkpoint file; name a checkpoint file")
-    named = Path(marker.read_text().strip())
-    # the file holds the path as training saw it; if that was relative to another cwd, look beside it
-    return named if named.is_file() or not (path / named.name).is_file() else path / named.name
 
 
 def pretrained_init(module: nn.Module) -> Optional[dict]:
@@ -48,7 +26,9 @@ def pretrained_init(module: nn.Module) -> Optional[dict]:
 def check_backbone_file(backbone: nn.Module) -> Optional[str]:
     """Check that the file in ``backbone.init_cfg`` (``type='Pretrained'``) covers ``backbone``.
 
-    ``torchvision://`` / ``open-mmlab://`` / ``http(s)://`` model-zoo names are left to mmengine.
+    URL and model-zoo names (``https://``, ``torchvision://``, ``open-mmlab://``) are not checked here: mmengine
+    loads them through the project's download and reader (:mod:`nst_det.engine.remote_checkpoints`), and stock
+    configs name such files for backbones that convert the keys themselves (Swin, for one).
 
     Returns:
         The checked file path, or ``None`` when there is no local ``Pretrained`` file to check.

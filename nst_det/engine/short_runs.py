@@ -28,8 +28,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
-from nst_det.det.runtime import apply_runtime_switches
-from nst_det.utils.cli import read_config
+from nst_det.engine.cli import read_config
+from nst_det.engine.runtime import apply_runtime_switches
 from nst_det.utils.errors import NSTDetError
 
 RESIZE_TYPES = ("Resize", "RandomResize", "RandomChoiceResize")
@@ -137,7 +137,6 @@ def short_run_config(run: ShortRun) -> Config:
             cfg.optim_wrapper.clip_grad = dict(max_norm=float(run.clip_grad), norm_type=2)
     cfg.auto_scale_lr = dict(enable=False, base_batch_size=run.batch_size)
     cfg.randomness = dict(seed=run.seed)
-    cfg.custom_hooks = [h for h in cfg.get("custom_hooks", []) if h["type"] not in run.drop_hooks]
     cfg.default_hooks.logger = dict(type="LoggerHook", interval=max(1, run.iters // 4))
     cfg.default_hooks.checkpoint = (dict(type="CheckpointHook", interval=run.iters, by_epoch=False,
                                          backend_args=dict(backend="atomic_local"))
@@ -145,6 +144,7 @@ def short_run_config(run: ShortRun) -> Config:
     cfg.work_dir = run.work_dir
     cfg.log_level = "WARNING"
     cfg.launcher = "none"
+    cfg.teacher_check = False  # the runs study teachers that failed to train (random weights) on purpose
     cfg.experiment_name = f"short_run_{uuid.uuid4().hex[:12]}"  # loggers and message hubs are per experiment
     if run.distill:
         if cfg.model.get("type") != "NSTDistillDetector":
@@ -156,7 +156,8 @@ def short_run_config(run: ShortRun) -> Config:
         if "loss_weight" in distill:
             cfg.model.distill.loss.loss_weight = float(distill.pop("loss_weight"))
         cfg.model.distill.update(distill)
-    apply_runtime_switches(cfg, training=True)
+    apply_runtime_switches(cfg, training=True)  # adds the project's hooks (nst_det_hooks) to custom_hooks
+    cfg.custom_hooks = [h for h in cfg.get("custom_hooks", []) if h["type"] not in run.drop_hooks]
     return cfg
 
 

@@ -45,27 +45,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from nst_det.losses.inputs import check_feature
 from nst_det.utils.errors import InvalidInputError
 
 ALIGN_MODES = ("pool", "interpolate", "none")
 GRAM_MODES = ("auto", "channel", "spatial")
 REDUCTIONS = ("mean", "sum", "none")
+NST_WEIGHT = 50.0  # NSTLoss's default loss_weight: the released code's kt_weight (module docstring)
 
 
 # --------------------------------------------------------------------------- input handling
-def _check_feature(name: str, x: object) -> Tensor:
-    if not isinstance(x, Tensor):
-        raise InvalidInputError(f"nst_loss: `{name}` must be a torch.Tensor, got {type(x).__name__}")
-    if x.dim() != 4:
-        raise InvalidInputError(
-            f"nst_loss: `{name}` must be a 4-D feature map (B, C, H, W); got shape {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise InvalidInputError(f"nst_loss: `{name}` must be a floating-point tensor, got {x.dtype}")
-    if x.numel() == 0:
-        raise InvalidInputError(f"nst_loss: `{name}` is empty (shape {tuple(x.shape)})")
-    return x
-
-
 def _check_finite(student: Tensor, teacher: Tensor) -> None:
     """Raise if either map holds NaN/Inf (one device sync for both)."""
     bad = torch.stack([~torch.isfinite(student).all(), ~torch.isfinite(teacher).all()]).tolist()
@@ -290,8 +279,8 @@ def nst_mmd2(student: Tensor, teacher: Tensor, kernel: str = "poly", *, degree: 
     Returns:
         ``(B,)`` MMD² per image, in float32 (float64 for float64 inputs).
     """
-    student = _check_feature("student", student)
-    teacher = _check_feature("teacher", teacher)
+    student = check_feature("nst_loss", "student", student)
+    teacher = check_feature("nst_loss", "teacher", teacher)
     if student.shape[0] != teacher.shape[0]:
         raise InvalidInputError(
             f"nst_loss: batch sizes differ: student {student.shape[0]} vs teacher {teacher.shape[0]}")
@@ -357,12 +346,16 @@ class NSTLoss(nn.Module):
 
     Args:
         kernel: ``"linear"``, ``"poly"`` (default, d=2, c=0 as in the paper) or ``"gaussian"``.
-        loss_weight: the loss is ``loss_weight · MMD²`` (module docstring: 50 is the released code's).
+        loss_weight: the loss is ``loss_weight · MMD²``; default :data:`NST_WEIGHT` (50, the released code's
+            ``kt_weight``: module docstring). The defaults are the official setting, so
+            ``dict(type='NSTLoss')`` is the released code's NST term.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
         degree, constant, sigma, align, gram, eps, check_finite: see :func:`nst_mmd2`.
     """
 
-    def __init__(self, kernel: str = "poly", loss_weight: float = 1.0, reduction: str = "mean",
+    compares_channels = False  # MMD between channel distributions: any two widths, no adapter
+
+    def __init__(self, kernel: str = "poly", loss_weight: float = NST_WEIGHT, reduction: str = "mean",
                  degree: int = 2, constant: float = 0.0, sigma: Optional[float] = None,
                  align: str = "pool", gram: str = "auto", eps: float = DEFAULT_EPS,
                  check_finite: bool = False) -> None:

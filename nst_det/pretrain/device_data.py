@@ -1,4 +1,5 @@
-"""Device-side decoding and augmentation for the ImageNet stage (``configs/pretrain/_base_/imagenet_device_decode.py``).
+"""Device-side decoding and augmentation for the ImageNet stage
+(``configs/distill/imagenet/nst/nst_r101_r18_100e_imagenet-device-decode.py``).
 
 The CPU path (:class:`~nst_det.pretrain.data.ImageFolderDataset`) decodes and crops every image
 with PIL in the DataLoader workers: about 450 images/s per core, far below what one GPU trains at.
@@ -22,7 +23,6 @@ from __future__ import annotations
 import io
 import re
 from collections import defaultdict
-from pathlib import Path
 from typing import NamedTuple, Optional, Sequence, Union
 
 import numpy as np
@@ -125,13 +125,18 @@ class EncodedImageFolderDataset(ImageFolderDataset):
     RATIO = (3.0 / 4.0, 4.0 / 3.0)  # torchvision's RandomResizedCrop default
 
     def __init__(self, data_root: str, split: str = "train", crop_size: int = 224, resize_size: int = 256,
-                 crop_scale: tuple[float, float] = (0.08, 1.0), classes: Optional[list[str]] = None,
-                 skip_corrupt: bool = False) -> None:
-        super().__init__(data_root, split, crop_size, resize_size, crop_scale, classes, skip_corrupt)
+                 crop_scale: tuple[float, float] = (0.08, 1.0), classes: Union[list[str], str, None] = None,
+                 skip_corrupt: bool = False, ann_file: str = "", data_prefix: Union[str, dict, None] = None) -> None:
+        super().__init__(data_root, split, crop_size, resize_size, crop_scale, classes, skip_corrupt, ann_file,
+                         data_prefix)
         self.split, self.crop_size, self.resize_size, self.crop_scale = split, crop_size, resize_size, crop_scale
 
-    def load_item(self, path: Path, label: int) -> dict:
-        data = path.read_bytes()
+    def load_item(self, path: str, label: int) -> dict:
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise NSTDetError(f"cannot decode image {path}: {exc.strerror or exc}") from None
         try:
             image = Image.open(io.BytesIO(data))  # lazy: the header only
             width, height = image.size
@@ -149,7 +154,7 @@ class EncodedImageFolderDataset(ImageFolderDataset):
             except (OSError, SyntaxError, ValueError) as exc:
                 raise NSTDetError(f"cannot decode image {path}: {exc}") from None
             encoded = False
-        return dict(inputs=EncodedImage(pixels, encoded, box, flip, str(path)), data_samples=torch.tensor(label))
+        return dict(inputs=EncodedImage(pixels, encoded, box, flip, path), data_samples=torch.tensor(label))
 
 
 @FUNCTIONS.register_module()

@@ -4,23 +4,23 @@ The ``.pth`` holds ``{name: tensor}`` in the key layout of the student's mmdet b
 (:mod:`nst_det.pretrain.students`: torchvision's for ResNets, mapped for MobileNetV2), without the
 classifier head; it loads with ``torch.load(weights_only=True)`` and with
 ``backbone.init_cfg=dict(type='Pretrained', checkpoint=PATH)`` into that backbone.
-The sidecar ``<name>.json`` records how it was made (arch, teacher, taps, λ, epochs, top-1).
+The sidecar ``<name>.json`` records how it was made (arch, teacher, the distillation record, epochs, top-1).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional
 
 from torch import Tensor
 
 from nst_det.pretrain.students import HEAD_PREFIXES, student_backbone
-from nst_det.utils.checkpoint import atomic_save, atomic_write_bytes, read_checkpoint
+from nst_det.utils.checkpoint import PathLike, atomic_save, atomic_write_bytes, read_checkpoint
 from nst_det.utils.errors import NSTDetError
-from nst_det.utils.weights import state_dict_of, strip_prefix
+from nst_det.utils.weights import STUDENT_PREFIX, state_dict_of, strip_prefix
 
 
-def save_with_sidecar(state_dict: dict[str, Tensor], out: Union[str, Path], info: dict) -> Path:
+def save_with_sidecar(state_dict: dict[str, Tensor], out: PathLike, info: dict) -> Path:
     """Write ``state_dict`` to ``out`` and ``info`` to ``out`` with suffix ``.json``, both atomically."""
     out = Path(out)
     atomic_save({k: v.detach().cpu() for k, v in state_dict.items()}, out)
@@ -28,7 +28,7 @@ def save_with_sidecar(state_dict: dict[str, Tensor], out: Union[str, Path], info
     return out
 
 
-def export_backbone(state_dict: dict[str, Tensor], out: Union[str, Path], info: dict) -> Path:
+def export_backbone(state_dict: dict[str, Tensor], out: PathLike, info: dict) -> Path:
     """:func:`save_with_sidecar` for a backbone: no classifier head (``fc.*``, ``classifier.*``) may be in it."""
     head = sorted(k for k in state_dict if k.startswith(HEAD_PREFIXES))
     if head:
@@ -36,11 +36,11 @@ def export_backbone(state_dict: dict[str, Tensor], out: Union[str, Path], info: 
     return save_with_sidecar(state_dict, out, info)
 
 
-def backbone_from_checkpoint(path: Union[str, Path], arch: Optional[str] = None) -> tuple[dict[str, Tensor], dict]:
+def backbone_from_checkpoint(path: PathLike, arch: Optional[str] = None) -> tuple[dict[str, Tensor], dict]:
     """The student backbone (mmdet key layout) and its distillation record from a ``pretrain_backbone.py``
     checkpoint; ``arch`` overrides the student architecture the checkpoint records."""
     checkpoint = read_checkpoint(path, what="pretrain checkpoint")
-    student = strip_prefix(state_dict_of(checkpoint, "pretrain checkpoint", path), "student.")
+    student = strip_prefix(state_dict_of(checkpoint, "pretrain checkpoint", path), STUDENT_PREFIX)
     if not student:
         raise NSTDetError(f"{path} is not a checkpoint written by tools/pretrain_backbone.py "
                           "(no 'student.*' weights in its state_dict)")

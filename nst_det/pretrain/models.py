@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from torch import Tensor, nn
 
-from nst_det.distill import FrozenTeacherMixin, distill_settings, refuse_renamed, warmup_factor
+from nst_det.distill import FrozenTeacherMixin, distill_settings, refuse_renamed
+from nst_det.distill.core import DistillCore, TapPair, pair_weights
 from nst_det.pretrain.classifiers import build_classifier, load_classifier_weights
 from nst_det.pretrain.students import student_backbone, student_spec
 from nst_det.registry import MODELS
@@ -22,20 +23,20 @@ from nst_det.utils.errors import InvalidInputError, NSTDetError
 
 
 # ----------------------------------------------------------------------------- distiller
-def tap_loss_name(tap: Union[str, TapSpec]) -> str:
-    """``"layer4"`` -> ``"loss_nst_layer4"``; ``"layer4.1.relu:input"`` -> ``"loss_nst_layer4_1_relu_in"``."""
+def tap_name(tap: Union[str, TapSpec]) -> str:
+    """A tap's name in loss names: ``"layer4"`` -> ``"layer4"``; ``"layer4.1.relu:input"`` -> ``"layer4_1_relu_in"``."""
     spec = TapSpec.parse(tap)
-    name = spec.module.replace(".", "_") + ("_in" if spec.point == "input" else "")
-    return f"loss_nst_{name}"
+    return spec.module.replace(".", "_") + ("_in" if spec.point == "input" else "")
 
 
+PROBE_SIZE = 64  # side of the zero image that measures the tapped channel counts (every stride-32 net takes it)
 # former ClassifierDistiller arguments -> their names in the shared vocabulary (nst_det/distill/settings.py)
 RENAMED = {"taps": "distill.taps", "nst_loss": "distill.loss", "kd_loss": "distill.kd_loss"}
 
 
 @MODELS.register_module()
 class ClassifierDistiller(FrozenTeacherMixin, BaseModel):
-    """Train a student classifier with CE + Σ NST(taps) [+ KD] from a frozen teacher.
+    """Train a student classifier with CE + Σ feature losses(taps) [+ KD] from a frozen teacher.
 
     Args:
         student: ``dict(arch='resnet18', num_classes=K)``; ``arch`` one of
@@ -46,11 +47,16 @@ class ClassifierDistiller(FrozenTeacherMixin, BaseModel):
         distill: the distillation settings (:mod:`nst_det.distill.settings`):
 
             * ``taps``: ``[(student_tap, teacher_tap), ...]`` — dotted module names, ``:input`` for a
-              module's input (see :mod:`nst_det.taps`). Each pair adds ``loss_nst_<student tap>``.
-            * ``loss``: config of the NST loss; default ``NSTLoss`` poly d=2, ``loss_weight=50``
-              (``loss_weight · MMD²``; 50 is the released code's weight).
+              module's input (see :mod:`nst_det.taps`). Each pair adds ``loss_<kind>_<student tap>`` per
+              feature loss (``loss_nst_layer4_1_relu_in``).
+            * ``loss``: the feature loss config, or a list of them (AT+NST); default ``dict(type='NSTLoss')``
+              (poly d=2, ``loss_weight=50``: the released code's); ``None``: no feature loss (KD only).
+            * ``level_weights``: one weight per tap pair (a list, or ``{tap name: weight}``), default all 1.
+            * ``adapt_channels``: 1×1 adapters where a loss compares channels one to one and widths differ.
             * ``kd_loss``: config of a ``KDLoss`` on logits, or ``None``.
-            * ``warmup_iters``: ramp the NST and KD terms linearly in over this many iterations.
+            * ``warmup_iters``: ramp the distillation terms linearly in over this many iterations.
+
+            The terms are computed by the one distillation core (:class:`~nst_det.distill.core.DistillCore`).
         channels_last: run both networks in channels-last memory format (faster convs on GPU).
         data_preprocessor: mmengine ``ImgDataPreprocessor`` config (normalisation on the device).
         **renamed: former argument names (``taps``, ``nst_loss``, ``kd_loss``): refused with one
@@ -65,9 +71,8 @@ class ClassifierDistiller(FrozenTeacherMixin, BaseModel):
                  init_cfg: Optional[dict] = None, **renamed) -> None:
         refuse_renamed("ClassifierDistiller", renamed, RENAMED)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        settings = distill_settings("ClassifierDistiller", distill, extra_keys=("kd_loss",))
-        taps, kd_loss = settings["taps"] or (), settings.get("kd_loss")
-        self.distill_cfg = settings
+        settings = distill_settings("ClassifierDistiller", distill)
+        taps, kd_loss = settings["taps"] or (), settings["kd_loss"]
         student_spec(student["arch"], where="model.student")  # refuse a student that cannot be exported
         self.student = build_classifier(student["arch"], student["num_classes"])
         self.student_arch, self.num_classes = student["arch"], student["num_classes"]
@@ -78,22 +83,34 @@ class ClassifierDistiller(FrozenTeacherMixin, BaseModel):
             raise NSTDetError("distill.taps and distill.kd_loss need a teacher; "
                               "set model.teacher=dict(arch=..., num_classes=..., checkpoint=...)")
         if teacher and not taps and not kd_loss:
-            raise NSTDetError("a teacher is configured but neither distill.taps (NST) nor distill.kd_loss uses it")
+            raise NSTDetError("a teacher is configured but neither distill.taps (feature losses) nor distill.kd_loss "
+                              "uses it")
         if kd_loss and teacher["num_classes"] != self.num_classes:
             raise InvalidInputError(
                 f"distill.kd_loss compares logits, but the teacher has {teacher['num_classes']} classes and the "
                 f"student {self.num_classes}; give both the same num_classes or turn KD off (NST needs no classifier)")
-        self.tap_pairs = [(TapSpec.parse(s), TapSpec.parse(t)) for s, t in taps]
-        self.student_taps = FeatureTaps(self.student, [s for s, _ in self.tap_pairs]) if taps else None
-        self.teacher_taps = FeatureTaps(self.teacher, [t for _, t in self.tap_pairs], detach=True) if taps else None
-        if taps and not settings["loss"]:
-            raise NSTDetError("distill.taps are set but distill.loss is None; set a loss or remove the taps")
-        self.distill_loss = MODELS.build(settings["loss"]) if taps else None
-        self.kd_loss = MODELS.build(kd_loss) if kd_loss else None
-        self.warmup_iters = settings["warmup_iters"]
-        self._calls = 0  # loss() calls: the iteration when no runner publishes one
+        tap_pairs = [(TapSpec.parse(s), TapSpec.parse(t)) for s, t in taps]
+        self.student_taps = FeatureTaps(self.student, [s for s, _ in tap_pairs]) if taps else None
+        self.teacher_taps = FeatureTaps(self.teacher, [t for _, t in tap_pairs], detach=True) if taps else None
+        names = [tap_name(s) for s, _ in tap_pairs]
+        weights = pair_weights(names, settings["level_weights"], "ClassifierDistiller")
+        pairs = [TapPair(str(s), str(t), name, w) for (s, t), name, w in zip(tap_pairs, names, weights)]
+        self.distill_core = DistillCore("ClassifierDistiller", pairs, settings, channels=self._tap_channels)
         if channels_last:
             self.student.to(memory_format=torch.channels_last)
+
+    @torch.no_grad()
+    def _tap_channels(self) -> list[tuple[int, int]]:
+        """``(student, teacher)`` channel counts of each tap pair, from one zero-image forward in eval mode."""
+        image = torch.zeros(1, 3, PROBE_SIZE, PROBE_SIZE, device=next(self.student.parameters()).device)
+        was_training = self.student.training
+        self.student.eval()
+        try:
+            _, student = self._tapped(self.student, self.student_taps, image)
+            _, teacher = self._tapped(self.teacher, self.teacher_taps, image)
+        finally:
+            self.student.train(was_training)
+        return [(s.shape[1], t.shape[1]) for s, t in zip(student, teacher)]
 
     def _build_teacher(self, cfg: dict) -> nn.Module:
         unknown = sorted(set(cfg) - {"arch", "num_classes", "checkpoint"})
@@ -143,21 +160,20 @@ class ClassifierDistiller(FrozenTeacherMixin, BaseModel):
             return network(inputs), taps.pop_all() if taps else []
 
     def loss(self, inputs: Tensor, labels: Tensor) -> dict[str, Tensor]:
+        """``loss_cls`` (cross-entropy) and the distillation core's terms (``loss_<kind>_<tap>``, ``loss_kd``)."""
         teacher_logits, teacher_features = None, []
         if self.teacher is not None:
             teacher_logits, teacher_features = self.run_teacher(lambda teacher: self._tapped(teacher, self.teacher_taps,
                                                                                              inputs))
         logits, student_features = self._tapped(self.student, self.student_taps, inputs)
         losses = {"loss_cls": F.cross_entropy(logits.float(), labels)}
-        for (s_tap, _), s_feat, t_feat in zip(self.tap_pairs, student_features, teacher_features):
-            losses[tap_loss_name(s_tap)] = self.distill_loss(s_feat, t_feat)
-        if self.kd_loss is not None:
-            losses["loss_kd"] = self.kd_loss(logits, teacher_logits)
-        if self.warmup_iters:  # (no counter otherwise: a changing attribute would make torch.compile retrace)
-            factor = warmup_factor(self.warmup_iters, self._calls)
-            losses.update({k: v * factor for k, v in losses.items() if k != "loss_cls"})
-            self._calls += 1
+        losses.update(self.distill_core(student_features, teacher_features,
+                                        logits=(logits, teacher_logits) if teacher_logits is not None else None))
         return losses
+
+    def network_names(self) -> tuple[str, Optional[str]]:
+        """``(student, teacher)`` by name, for the run's record (``distill.json``)."""
+        return self.student_arch, self.teacher_cfg["arch"] if self.teacher_cfg else None
 
     def backbone_state_dict(self) -> dict[str, Tensor]:
         """The student without its classifier head, in the key layout of its mmdet backbone."""

@@ -2,12 +2,16 @@
 
 What a work dir holds (written by mmengine's ``Runner`` and ``ExportBackboneHook``):
 
-* ``<timestamp>/vis_data/scalars.json``: one JSON object per line. Training lines carry ``iter``
-  (and ``epoch`` in epoch-based loops), ``lr`` and ``loss*`` keys; ``step`` is the iteration.
+* ``<timestamp>/vis_data/scalars.json``: one JSON object per line (for a launch logged to TensorBoard
+  alone, its ``events.out.tfevents.*`` files, read into the same records: :mod:`.tensorboard`). Training
+  lines carry ``iter`` (and ``epoch`` in epoch-based loops), ``lr`` and ``loss*`` keys; ``step`` is the iteration.
   Validation lines carry the metrics (``accuracy/top1``, ``pascal_voc/mAP``, ``coco/bbox_mAP``…)
   and ``step`` = the epoch (epoch-based loops) or the iteration (iteration-based loops).
-* the export sidecar ``backbone_<arch>.json`` (ImageNet stage only): student ``arch``, ``teacher``,
-  ``taps``, ``nst``, ``kd``, final ``val`` metrics. Detection work dirs have none.
+* ``distill.json`` (both stages; :class:`~nst_det.engine.hooks.DistillStateHook` writes it when training
+  starts): the two networks' names and the built distillation core's record (losses with their weights,
+  taps with theirs, adapters); :mod:`nst_det.sidecar`.
+* the export sidecar ``backbone_<arch>.json`` (ImageNet stage, at the end): student ``arch``, ``teacher``,
+  the same core record, final ``val`` metrics and the teacher's own.
 
 Several ``<timestamp>/`` folders: each is one launch of the Runner. They are read in timestamp
 order and chained (:func:`chain_segments`): a launch whose first logged iteration is later than the
@@ -17,13 +21,10 @@ is a repeat and replaces the chain. So a repeated run reports its newest launch,
 whole history. Launches without training lines (an empty file of a run that died at start-up, a
 test-only launch) are skipped.
 
-A work dir without a sidecar is reported from its scalars, and its setup is found elsewhere:
-
-* an ImageNet-stage run still in progress: from the config mmengine dumped beside the scalars
-  (``<timestamp>/vis_data/config.py``, a ``ClassifierDistiller`` model); its method carries a ``†``;
-* anything else (detection runs): student and teacher are "—", and the method is inferred from the
-  logged loss names (``loss_nst_*`` -> NST, ``loss_mse_*`` -> MSE, ``loss_kd`` -> KD, none -> "—"),
-  marked ``*``.
+A run's setup (:attr:`Run.setup`: student, teacher, core record) comes from ``distill.json``, else from the
+export sidecar (also one written before the core existed). A work dir with neither (a run from an older
+version) is reported from its scalars: student and teacher are "—", and the method is inferred from the
+logged loss names (``loss_nst_*`` -> NST, ``loss_mse_*`` -> MSE, ``loss_kd`` -> KD, ...), marked ``*``.
 
 """
 from __future__ import annotations
@@ -34,11 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-from nst_det.sidecar import KEYS as SIDECAR_KEYS
-from nst_det.sidecar import setup_record
+from nst_det.reporting.tensorboard import EVENTS_PATTERN, read_event_scalars
+from nst_det.sidecar import DISTILL_FILE, FORMER_KEYS, KEYS, distill_of
 from nst_det.utils.errors import NSTDetError
 
 SCALARS_GLOB = "*/vis_data/scalars.json"
+EVENTS_GLOB = f"*/vis_data/{EVENTS_PATTERN}"  # mmengine's TensorboardVisBackend, beside or instead of scalars.json
 
 
 # ----------------------------------------------------------------------------- reading
@@ -83,7 +85,7 @@ class Segment:
 
     @classmethod
     def read(cls, path: Path) -> "Segment":
-        records = read_scalars(path)
+        records = read_event_scalars(path) if path.name.startswith("events.out.tfevents.") else read_scalars(path)
         return cls(path, [r for r in records if is_train_record(r)], [r for r in records if not is_train_record(r)])
 
     @property
@@ -101,15 +103,21 @@ def _step(record: dict) -> float:
 
 
 def find_scalars(work_dir: Union[str, Path]) -> list[Path]:
-    """The ``<timestamp>/vis_data/scalars.json`` files of ``work_dir``, oldest launch first."""
+    """The ``<timestamp>/vis_data/scalars.json`` files of ``work_dir``, oldest launch first; for a launch
+    logged to TensorBoard alone, its event files (``--vis tensorboard`` without the local backend, or a
+    plain TensorBoard log folder: ``work_dir/events.out.tfevents.*``)."""
     work_dir = Path(work_dir)
     if not work_dir.exists():
         raise NSTDetError(f"work dir {work_dir} does not exist")
     if not work_dir.is_dir():
         raise NSTDetError(f"work dir {work_dir} is not a directory")
-    found = sorted(work_dir.glob(SCALARS_GLOB), key=lambda p: p.parent.parent.name)
+    found = list(work_dir.glob(SCALARS_GLOB))
+    with_json = {p.parent for p in found}
+    found += [p for p in work_dir.glob(EVENTS_GLOB) if p.parent not in with_json]
+    found = sorted(found, key=lambda p: (p.parent.parent.name, p.name)) or sorted(work_dir.glob(EVENTS_PATTERN))
     if not found:
-        raise NSTDetError(f"work dir {work_dir} has no {SCALARS_GLOB} (has training started there?)")
+        raise NSTDetError(f"work dir {work_dir} has no {SCALARS_GLOB} nor TensorBoard event files "
+                          "(has training started there?)")
     return found
 
 
@@ -143,14 +151,16 @@ def chain_segments(segments: Sequence[Segment]) -> tuple[list[dict], list[dict],
 
 def find_sidecar(work_dir: Union[str, Path]) -> tuple[Optional[dict], Optional[Path]]:
     """The export sidecar of ``work_dir`` (``backbone_*.json`` first, else ``classifier_*.json`` or
-    any top-level JSON object with ``arch`` and ``taps``; the newest of equals), or ``(None, None)``."""
+    any top-level JSON object with the sidecar's keys; the newest of equals), or ``(None, None)``."""
     candidates = []
     for path in Path(work_dir).glob("*.json"):
+        if path.name == DISTILL_FILE:
+            continue
         try:
             info = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
-        if isinstance(info, dict) and all(k in info for k in SIDECAR_KEYS):
+        if isinstance(info, dict) and any(all(k in info for k in keys) for keys in (KEYS, FORMER_KEYS)):
             rank = 0 if path.name.startswith("backbone_") else 1 if path.name.startswith("classifier_") else 2
             candidates.append((rank, -path.stat().st_mtime, path, info))
     if not candidates:
@@ -159,26 +169,26 @@ def find_sidecar(work_dir: Union[str, Path]) -> tuple[Optional[dict], Optional[P
     return info, path
 
 
-def setup_from_config(path: Union[str, Path]) -> Optional[dict]:
-    """A sidecar-like record (arch, teacher, taps, nst, kd) from a dumped ``ClassifierDistiller``
-    config, or ``None`` when the file is missing, unreadable or configures another model."""
-    path = Path(path)
-    if not path.is_file():
-        return None
+def read_setup(work_dir: Union[str, Path], sidecar: Optional[dict]) -> tuple[Optional[dict], str]:
+    """``(setup, source)``: ``dict(student, teacher, distill)`` from ``distill.json`` (source ``"record"``), else
+    from the export sidecar (``"sidecar"``), else ``(None, "none")``."""
+    path = Path(work_dir) / DISTILL_FILE
     try:
-        from mmengine.config import Config
-        model = Config.fromfile(str(path), import_custom_modules=False).get("model") or {}
-    except Exception:  # a config we cannot read only costs the table its arch columns
-        return None
-    if model.get("type") != "ClassifierDistiller" or not isinstance(model.get("student"), dict):
-        return None
-    return dict(setup_record(model), val={}, teacher_val=None)
+        record = json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        raise NSTDetError(f"{path} is not a JSON object (written by DistillStateHook)") from None
+    if isinstance(record, dict) and "distill" in record:
+        return dict(student=record.get("student"), teacher=record.get("teacher"), distill=distill_of(record)), "record"
+    if sidecar is not None:
+        teacher = sidecar.get("teacher") or {}
+        return dict(student=sidecar.get("arch"), teacher=teacher.get("arch"), distill=distill_of(sidecar)), "sidecar"
+    return None, "none"
 
 
 # ----------------------------------------------------------------------------- one run
 @dataclass
 class Run:
-    """One work dir: its chained training/validation history and (if any) its export sidecar."""
+    """One work dir: its chained training/validation history, its setup and (if any) its export sidecar."""
 
     name: str
     work_dir: Path
@@ -188,7 +198,8 @@ class Run:
     sidecar: Optional[dict] = None
     sidecar_path: Optional[Path] = None
     by_epoch: bool = True
-    setup_source: str = "sidecar"  # where ``sidecar`` came from: "sidecar", "config" or "none"
+    setup: Optional[dict] = None   # student, teacher, distill (the core's record): read_setup
+    setup_source: str = "none"     # where ``setup`` came from: "record" (distill.json), "sidecar" or "none"
 
     @property
     def loss_keys(self) -> list[str]:
@@ -221,11 +232,7 @@ def load_run(work_dir: Union[str, Path], name: Optional[str] = None) -> Run:
         if logged:
             val, used = logged[-1].val, [logged[-1].path]
     sidecar, sidecar_path = find_sidecar(work_dir)
-    source = "sidecar"
-    if sidecar is None:
-        config = used[-1].parent / "config.py" if used else None
-        sidecar = setup_from_config(config) if config else None
-        source, sidecar_path = ("config", config) if sidecar else ("none", None)
+    setup, source = read_setup(work_dir, sidecar)
     by_epoch = any("epoch" in r for r in train) if train else True
     return Run(name or work_dir.resolve().name, work_dir, train, val, used, sidecar, sidecar_path, by_epoch,
-               source)
+               setup, source)

@@ -11,40 +11,51 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from nst_det.distill.names import logged_kinds, method_label
 from nst_det.reporting.logs import Run
 from nst_det.utils.errors import NSTDetError
 
 DASH = "—"
 INFERRED_MARK = "*"
-CONFIG_MARK = "†"
 
 
 def method_of(run: Run) -> str:
-    """CE / KD / NST / KD+NST from the sidecar (or the dumped config, marked ``†``); else inferred
-    from the logged loss names (``loss_kd``, ``loss_nst_*``, ``loss_mse_*``; marked ``*``)."""
-    if run.sidecar is not None:
-        parts = [label for label, key in (("KD", "kd"), ("NST", "nst")) if run.sidecar.get(key)]
-        return ("+".join(parts) or "CE") + (CONFIG_MARK if run.setup_source == "config" else "")
-    keys = run.loss_keys
-    parts = [label for label, present in (("KD", "loss_kd" in keys),
-                                          ("NST", any(k.startswith("loss_nst") for k in keys)),
-                                          ("MSE", any(k.startswith("loss_mse") for k in keys))) if present]
-    return ("+".join(parts) if parts else DASH) + INFERRED_MARK
+    """CE / KD / NST / KD+NST / AT+NST / MSE / PKD / ... from the run's setup (the core's record); without
+    one, inferred from the logged loss names (``loss_kd``, ``loss_<kind>_*``; marked ``*``)."""
+    if run.setup is not None:
+        distill = run.setup["distill"]
+        kinds = (["kd"] if distill.get("kd") else []) + [loss["kind"] for loss in distill.get("losses") or []]
+        return method_label(kinds)
+    kinds = logged_kinds(run.loss_keys)
+    return (method_label(kinds) if kinds else DASH) + INFERRED_MARK
 
 
-def nst_of(run: Run) -> tuple[str, str]:
-    """``(taps, λ)``: taps as ``student←teacher`` pairs and the NST loss weight (kernel if not poly)."""
-    info = run.sidecar
-    if info is not None:
-        if not info.get("nst") or not info.get("taps"):
-            return DASH, DASH
-        taps = ", ".join(f"{s}←{t}" for s, t in info["taps"])
-        nst = info["nst"]
-        weight = _number(nst.get("loss_weight"))
-        kernel = nst.get("kernel", "poly")
-        return taps, weight if kernel == "poly" else f"{weight} ({kernel})"
-    logged = [k.split("_", 2)[2] for k in run.loss_keys if k.startswith(("loss_nst_", "loss_mse_"))]
-    return (", ".join(logged) if logged else DASH), ("?" if logged else DASH)
+def taps_of(run: Run) -> tuple[str, str]:
+    """``(taps, weights)`` of the feature losses: taps as ``student←teacher`` (one name where both are the
+    same, as FPN levels), weights as each loss's ``loss_weight`` (kind first when there are several; the
+    NST kernel or the CWD temperature where not the default) and the pair weights where not all 1; ``?`` when
+    only the logged names are known."""
+    if run.setup is None:
+        logged = list(dict.fromkeys(k.split("_", 2)[2] for k in run.loss_keys
+                                    if k.count("_") >= 2 and logged_kinds([k]) and k != "loss_kd"))
+        return (", ".join(logged) if logged else DASH), ("?" if logged else DASH)
+    distill = run.setup["distill"]
+    losses, taps = distill.get("losses") or [], distill.get("taps") or []
+    if not losses or not taps:
+        return DASH, DASH
+    names = ", ".join(t["student"] if t["student"] == t["teacher"] else f"{t['student']}←{t['teacher']}" for t in taps)
+    weights = []
+    for loss in losses:
+        text = (f"{loss['kind']} " if len(losses) > 1 else "") + _number(loss.get("loss_weight"))
+        if loss.get("kernel", "poly") != "poly":
+            text += f" ({loss['kernel']})"
+        if loss.get("tau") is not None:
+            text += f" (τ {_number(loss['tau'])})"
+        weights.append(text)
+    text = ", ".join(weights)
+    if any(float(t.get("weight", 1.0)) != 1.0 for t in taps):
+        text += " × " + ", ".join(f"{t['name']} {_number(float(t.get('weight', 1.0)))}" for t in taps)
+    return names, text
 
 
 def _number(value: object) -> str:
@@ -120,15 +131,14 @@ def summarize(runs: Sequence[Run], metric: str = "accuracy/top1", select_on: Opt
             final = sidecar_val.get(metric) if isinstance(sidecar_val.get(metric), (int, float)) else None
         loss = run.series("loss", "train")[1]
         loss_cls = run.series("loss_cls", "train")[1]
-        info = run.sidecar
-        teacher = (info or {}).get("teacher") or {}
-        taps, weight = nst_of(run)
-        teacher_val = (info or {}).get("teacher_val") or {}
+        setup = run.setup or {}
+        taps, weight = taps_of(run)
+        teacher_val = (run.sidecar or {}).get("teacher_val") or {}
         teacher_metric = teacher_val.get("teacher/" + metric.rsplit("/", 1)[-1])
         row = Summary(
             name=run.name,
-            student=(info.get("arch") or "?") if info else DASH,
-            teacher=(teacher.get("arch") or "?") if teacher else DASH,
+            student=(setup.get("student") or "?") if run.setup else DASH,
+            teacher=setup.get("teacher") or DASH,
             method=method_of(run), taps=taps, weight=weight, final=final,
             loss=loss[-1] if loss else None, loss_cls=loss_cls[-1] if loss_cls else None,
             teacher_metric=float(teacher_metric) if isinstance(teacher_metric, (int, float)) else None)
@@ -171,7 +181,7 @@ def table_columns(rows: Sequence[Summary], metric: str, by_epoch: bool = True,
     values = [abs(v) for r in rows for v in (r.final, r.selected, r.teacher_metric) if v is not None]
     digits = 2 if any(v > 1 for v in values) else 4
     teacher = f"teacher ({metric})" if any(r.teacher_metric is not None for r in rows) else "teacher"
-    header = ["run", "student", teacher, "method", "NST taps (student←teacher)", "λ", f"final {metric}", "Δ final"]
+    header = ["run", "student", teacher, "method", "taps (student←teacher)", "weight", f"final {metric}", "Δ final"]
     if select_on is not None:
         header += [f"{metric} at best held-out {select_on} (@{at})", "Δ (held-out selection)"]
     header += ["loss", "loss_cls"]
@@ -213,12 +223,9 @@ def format_table(rows: Sequence[Summary], metric: str, markdown: bool = False, b
                  "  ".join("-" * w for w in widths)]
         lines += ["  ".join(just(i, c) for i, c in enumerate(cells)).rstrip() for cells in body]
     notes = []
-    if any(row.method.endswith(CONFIG_MARK) for row in rows):
-        notes.append(f"{CONFIG_MARK} no export sidecar yet (run in progress): setup read from the config "
-                     "dumped in <timestamp>/vis_data/config.py")
     if any(row.method.endswith(INFERRED_MARK) for row in rows):
-        notes.append(f"{INFERRED_MARK} no export sidecar (a detection run, or an unrecognised config): "
-                     "method inferred from the logged loss names")
+        notes.append(f"{INFERRED_MARK} no export sidecar or distill.json (a run from before nst_det recorded its "
+                     "setup): method inferred from the logged loss names")
     if notes:
         lines += [""] + notes
     return "\n".join(lines)

@@ -10,29 +10,72 @@
   everywhere: a missing ``num_batches_tracked`` is filled in by BatchNorm itself (files saved before
   PyTorch 0.4.1 lack it); any other missing, mis-shaped or (unless allowed) unexpected key is an error
   naming the file. :func:`load_checked` checks, then loads.
+* :func:`resolve_checkpoint`: the file a checkpoint name means (a file, a training work dir, a URL).
+* :data:`STUDENT_PREFIX` and :func:`student_state_dict`: where a distiller checkpoint keeps its student.
 * :func:`unwrap_model`: the module inside a DDP/mmengine model wrapper.
 """
 from __future__ import annotations
 
-import os
-from typing import Callable, Iterable, Mapping, Optional, Union
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Optional
 
+import torch
 from torch import Tensor, nn
 
-from nst_det.utils.checkpoint import read_checkpoint
+from nst_det.utils.checkpoint import LAST_CHECKPOINT, PathLike, last_checkpoint, read_checkpoint
+from nst_det.utils.download import fetch, is_remote, local_file
 from nst_det.utils.errors import NSTDetError
 
-PathLike = Union[str, os.PathLike]
 DDP_PREFIX = "module."
+# where a distiller checkpoint keeps its student: under ClassifierDistiller's `student` attribute (the checkpoints of
+# tools/pretrain_backbone.py); mmrazor's distillers keep it under `architecture.`, teachers under TEACHER_PREFIXES
+STUDENT_PREFIX = "student."
+STUDENT_PREFIXES = (STUDENT_PREFIX, "architecture.")
+TEACHER_PREFIXES = ("teacher.", "teachers.", "distiller.")  # nst_det, mmrazor (SingleTeacherDistill)
 OPTIONAL_KEYS = ("num_batches_tracked",)  # BatchNorm fills a missing counter itself
 _SHOW_KEYS = 8  # keys listed in a message before "... and N more"
 
 
-def unwrap_model(model: nn.Module) -> nn.Module:
-    """``model.module`` for a DDP / mmengine model wrapper, else ``model``."""
-    from mmengine.model import is_model_wrapper
+def _wrapper_types() -> tuple[type, ...]:
+    wrappers: tuple[type, ...] = (nn.DataParallel, nn.parallel.DistributedDataParallel)
+    if torch.distributed.is_available():
+        from torch.distributed.fsdp import FullyShardedDataParallel
 
-    return model.module if is_model_wrapper(model) else model
+        wrappers += (FullyShardedDataParallel,)
+    return wrappers
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """``model.module`` for a data-parallel wrapper, else ``model``.
+
+    The wrappers: torch's ``DataParallel``, ``DistributedDataParallel`` and ``FullyShardedDataParallel``, and
+    so every wrapper mmengine registers (``MMDistributedDataParallel``, ``MMSeparateDistributedDataParallel``,
+    ``MMFullyShardedDataParallel`` subclass them).
+    """
+    return model.module if isinstance(model, _wrapper_types()) else model
+
+
+def resolve_checkpoint(path: PathLike, what: str = "checkpoint") -> Path:
+    """``path`` itself; for a work dir the checkpoint its ``last_checkpoint`` file names
+    (:func:`~nst_det.utils.checkpoint.last_checkpoint`); for a URL or ``torchvision://`` name its file in torch's
+    hub cache (downloaded once, :func:`~nst_det.utils.download.fetch`).
+
+    A config can so name a teacher by its training work dir, whatever its schedule. ``last_checkpoint`` holds the
+    path as training saw it; when that was relative to another working directory, the file of that name beside
+    the marker is taken.
+
+    Raises:
+        NSTDetError: a folder without a ``last_checkpoint`` file.
+    """
+    if is_remote(path):
+        return fetch(path, what=what)
+    path = Path(path)
+    if not path.is_dir():
+        return path
+    named = last_checkpoint(path)
+    if named is None:
+        raise NSTDetError(f"{path} is a folder without a {LAST_CHECKPOINT} file; name a checkpoint file")
+    return named if named.is_file() or not (path / named.name).is_file() else path / named.name
 
 
 def strip_prefix(state_dict: Mapping[str, Tensor], prefix: str) -> dict[str, Tensor]:
@@ -58,17 +101,33 @@ def read_state_dict(path: PathLike, what: str = "checkpoint", prefix: str = "") 
     """Read a state dict from any supported file (never runs pickled code).
 
     Args:
-        path: the file.
+        path: the file, or a URL / ``torchvision://`` name (downloaded once, :mod:`nst_det.utils.download`).
         what: what the file is meant to be, for messages ("teacher checkpoint", ...).
         prefix: keep only keys starting with ``prefix`` and strip it (``'backbone.'`` selects the
             backbone of a whole-detector checkpoint, as ``Pretrained(prefix=...)`` does).
     """
-    state_dict = state_dict_of(read_checkpoint(path, what=what), what, path)
+    state_dict = state_dict_of(read_checkpoint(local_file(path, what), what=what), what, path)
     if prefix:
         state_dict = strip_prefix(state_dict, prefix)
         if not state_dict:
             raise NSTDetError(f"{what} {path} has no keys starting with {prefix!r}")
     return state_dict
+
+
+def student_state_dict(state_dict: dict[str, Tensor]) -> tuple[dict[str, Tensor], str]:
+    """A distiller's student weights: teacher/distiller keys removed, a common student prefix stripped.
+
+    Returns:
+        ``(state_dict, what was done)``.
+    """
+    kept = {k: v for k, v in state_dict.items() if not k.startswith(TEACHER_PREFIXES)}
+    notes = [f"removed {len(state_dict) - len(kept)} teacher/distiller keys"] if len(kept) < len(state_dict) else []
+    for prefix in STUDENT_PREFIXES:
+        if kept and all(k.startswith(prefix) for k in kept):
+            kept = {k[len(prefix):]: v for k, v in kept.items()}
+            notes.append(f"stripped the {prefix!r} prefix")
+            break
+    return kept, "; ".join(notes) or "no teacher found: the state dict is kept as it is"
 
 
 def _from_mmpretrain(sd: dict) -> dict:
@@ -78,7 +137,7 @@ def _from_mmpretrain(sd: dict) -> dict:
 # Classifier checkpoint formats, tried in order: (does this state dict look like it?, map its keys to torchvision's)
 CLASSIFIER_FORMATS: dict[str, tuple[Callable[[dict], bool], Callable[[dict], dict]]] = {
     # ours: a ClassifierDistiller training checkpoint (student.*)
-    "nst_det": (lambda sd: any(k.startswith("student.") for k in sd), lambda sd: strip_prefix(sd, "student.")),
+    "nst_det": (lambda sd: any(k.startswith(STUDENT_PREFIX) for k in sd), lambda sd: strip_prefix(sd, STUDENT_PREFIX)),
     # mmpretrain / mmcls ImageClassifier: backbone.* + head.fc.*
     "mmpretrain": (lambda sd: any(k.startswith("backbone.") for k in sd), _from_mmpretrain),
     # anything else: torchvision's own layout (any torchvision.models classifier, also saved from DDP), or one

@@ -1,9 +1,8 @@
-"""Hooks of the detection stage: the backbone file checked before training, adapters kept out of the student."""
+"""Hooks of the detection stage: the backbone file checked before training."""
 from __future__ import annotations
 
 from mmengine.hooks import Hook
 
-from nst_det.det.distiller import ADAPTERS
 from nst_det.det.weights import check_backbone_file
 from nst_det.engine.hooks.training_guards import is_training_run
 from nst_det.registry import HOOKS
@@ -32,31 +31,3 @@ class BackboneCheckHook(Hook):
             path = check_backbone_file(backbone)
             if path is not None:
                 runner.logger.info(f"backbone file {path} covers every key of the {type(backbone).__name__}")
-
-
-@HOOKS.register_module()
-class DistillStateHook(Hook):
-    """Keep training-only distillation parameters out of ``checkpoint['state_dict']``.
-
-    ``NSTDistillDetector``'s channel adapters (``distill_adapters.*``) are trained with the student
-    but are no part of it. Saving moves them to ``checkpoint['distill_state_dict']``, so
-    ``checkpoint['state_dict']`` is exactly the plain student (``tools/test_det.py`` and stock mmdet
-    configs load it strictly); loading (resume, ``load_from``) moves them back before mmengine loads
-    the weights, when the model has them, so a resumed run continues with its trained adapters.
-    """
-
-    key = "distill_state_dict"
-
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = checkpoint["state_dict"]
-        moved = {k: state.pop(k) for k in [k for k in state if k.startswith(f"{ADAPTERS}.")]}
-        if moved:
-            checkpoint[self.key] = moved
-
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        moved = checkpoint.pop(self.key, None)
-        if not moved:
-            return
-        model = unwrap_model(runner.model)
-        wanted = set(model.state_dict())
-        checkpoint["state_dict"].update({k: v for k, v in moved.items() if k in wanted})

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from mmengine.hooks import Hook
 
+from nst_det.engine.plain_data import from_plain, to_plain
 from nst_det.registry import HOOKS
-from nst_det.utils.checkpoint import from_plain, to_plain
 
 
 @HOOKS.register_module()

@@ -7,16 +7,18 @@ from typing import Optional
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
 
+from nst_det.engine.hooks.teacher_check import CLASSIFIER_DEFAULTS, check_settings, check_top1
 from nst_det.pretrain.export import export_backbone, save_with_sidecar
 from nst_det.pretrain.metrics import TopKAccuracy
 from nst_det.registry import HOOKS
-from nst_det.sidecar import run_record, setup_record
+from nst_det.sidecar import export_record
 from nst_det.utils.weights import unwrap_model
 
 
 @HOOKS.register_module()
 class TeacherAccuracyHook(Hook):
-    """Evaluate the frozen teacher on the val set once, before training, and log top-k."""
+    """Evaluate the frozen teacher on the val set once, before training, and log top-k; stop when its top-1 is
+    near chance (:func:`~nst_det.engine.hooks.teacher_check.check_top1`; ``teacher_check=False`` skips the stop)."""
 
     priority = "LOW"
 
@@ -39,6 +41,9 @@ class TeacherAccuracyHook(Hook):
         results = metric.evaluate(len(dataloader.dataset))
         runner.logger.info("teacher accuracy on val: " + ", ".join(f"{k} {v:.2f}" for k, v in results.items()))
         runner.message_hub.update_info("teacher_accuracy", results)
+        if "teacher/top1" in results:  # near chance: stop (teacher_check=False to go on; engine/hooks/teacher_check.py)
+            check_top1(results["teacher/top1"], model.num_classes, len(dataloader.dataset),
+                       check_settings(runner.cfg, CLASSIFIER_DEFAULTS))
 
 
 @HOOKS.register_module()
@@ -65,10 +70,9 @@ class ExportBackboneHook(Hook):
     def record(self, runner) -> dict:
         """What the export sidecar says about the run (also stored in checkpoints' ``meta``; :mod:`nst_det.sidecar`)."""
         model = unwrap_model(runner.model)
-        setup = setup_record(dict(student=dict(arch=model.student_arch), teacher=model.teacher_cfg,
-                                  distill=model.distill_cfg), num_classes=model.num_classes)
-        return run_record(setup, epochs=runner.epoch, iters=runner.iter, val=self.last_metrics,
-                          teacher_val=runner.message_hub.get_info("teacher_accuracy"))
+        return export_record(model.student_arch, model.num_classes, model.teacher_cfg, model.distill_core.record(),
+                             epochs=runner.epoch, iters=runner.iter, val=self.last_metrics,
+                             teacher_val=runner.message_hub.get_info("teacher_accuracy"))
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint.setdefault("meta", {})["nst_det"] = self.record(runner)

@@ -6,7 +6,7 @@ import logging
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
-from nst_det.det.runtime import SWITCHES, unapplied_switches
+from nst_det.engine.runtime import SWITCHES, unapplied_switches
 from nst_det.registry import HOOKS
 
 

@@ -8,9 +8,10 @@ from typing import Optional
 from mmengine.hooks import Hook
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 
-from nst_det.det.distiller import loss_name
 from nst_det.det.stability import Divergence, DivergenceMonitor, DivergenceRule, distill_prefix
-from nst_det.distill import default_loss, warmup_factor
+from nst_det.distill import warmup_factor
+from nst_det.distill.core import CORE_ATTRIBUTE
+from nst_det.distill.names import loss_key
 from nst_det.registry import HOOKS
 from nst_det.utils.checkpoint import check_free_space, checkpoint_bytes, last_complete_checkpoint
 from nst_det.utils.errors import NSTDetError
@@ -41,17 +42,6 @@ class NonFiniteLossHook(Hook):
                                   f"training stopped. Last good checkpoint: {kept}")
 
 
-def _level_weight(distill: dict, term: str, prefix: str) -> float:
-    """The ``level_weights`` entry of the level a term ``loss_<name>_<level>`` is for (1 when none is set)."""
-    weights, level = distill.get("level_weights"), term[len(prefix):]
-    if isinstance(weights, dict):
-        return float(weights.get(level, 1.0))
-    taps = list(distill.get("taps") or [])
-    if weights is not None and level in taps:
-        return float(list(weights)[taps.index(level)])
-    return 1.0
-
-
 @HOOKS.register_module()
 class DistillDivergenceHook(Hook):
     """Stop an FPN-distillation run whose detection losses explode while its distillation terms grow.
@@ -61,8 +51,8 @@ class DistillDivergenceHook(Hook):
     11.9 and no detections after the first epoch. This hook watches the first ``warmup_iters + check_iters``
     iterations of a ``model.type='NSTDistillDetector'`` run with :class:`~nst_det.det.stability.DivergenceRule`
     (thresholds from the sweep, ``tools/sweep_distill.py``) and stops the run with one line naming the term,
-    its weight and the setting to lower. It reads the config's ``model.distill`` (loss name and weight,
-    ``level_weights``, ``warmup_iters``); other models are not watched. Runs before the checkpoint hook, and
+    its weight and the setting to lower. It reads the built distillation core (its loss kinds and weights, pair
+    weights, ``warmup_iters``); other models are not watched. Runs before the checkpoint hook, and
     before :class:`NonFiniteLossHook`, which stops a run at a non-finite loss this rule does not explain.
 
     Args:
@@ -80,16 +70,15 @@ class DistillDivergenceHook(Hook):
         self.monitor: Optional[DivergenceMonitor] = None
 
     def before_train(self, runner) -> None:
-        model = runner.cfg.get("model") or {}
-        distill = model.get("distill") if model.get("type") == "NSTDistillDetector" else None
+        core = getattr(unwrap_model(runner.model), CORE_ATTRIBUTE, None)
         self.monitor = None
-        if distill is None:
+        if core is None or not core.losses or type(unwrap_model(runner.model)).__name__ != "NSTDistillDetector":
             return
-        self.distill = dict(distill)
-        self.loss = dict(self.distill.get("loss") or default_loss())
-        self.prefix = distill_prefix(str(self.distill.get("name") or loss_name(self.loss)))
-        self.warmup_iters = int(self.distill.get("warmup_iters") or 0)
-        self.monitor = DivergenceMonitor(self.rule, self.prefix)
+        # each logged term's weight: the loss's loss_weight times its pair's weight (what the core multiplies)
+        self.weights = {loss_key(kind, pair.name): (float(getattr(loss, "loss_weight", 1.0)), pair.weight)
+                        for kind, loss in zip(core.kinds, core.losses) for pair in core.pairs}
+        self.warmup_iters = core.warmup_iters
+        self.monitor = DivergenceMonitor(self.rule, tuple(distill_prefix(kind) for kind in core.kinds))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs: Optional[dict] = None) -> None:
         if self.monitor is None or runner.iter >= self.warmup_iters + self.check_iters:
@@ -101,8 +90,7 @@ class DistillDivergenceHook(Hook):
 
     def message(self, found: Divergence) -> str:
         """The one line: the term, its weight, what happened, the setting to lower."""
-        loss_weight = float(self.loss.get("loss_weight", 1.0))
-        level = _level_weight(self.distill, found.term, self.prefix)
+        loss_weight, level = self.weights.get(found.term, (1.0, 1.0))
         weight = f"weight {loss_weight * level:g}" + (f" = loss_weight {loss_weight:g} x level weight {level:g}"
                                                       if level != 1 else "")
         lower = "model.distill.loss.loss_weight" + (" or model.distill.level_weights" if level != 1 else "")

@@ -1,4 +1,0 @@
-# The name README.md, tools/run_demo.py and the tests use, kept working: the same config as
-# nst-fpn_frcnn-r101_frcnn-r18_1x_coco.py
-# (mmrazor-style name: <loss>-fpn_<teacher>_<student>_<schedule>_<dataset>).
-_base_ = './nst-fpn_frcnn-r101_frcnn-r18_1x_coco.py'

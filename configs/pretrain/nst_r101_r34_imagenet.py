@@ -1,8 +1,0 @@
-# ResNet-101 -> ResNet-34, otherwise as nst_r101_r18_imagenet.py: one tap on the final pre-activation of both
-# (the residual sum before the last block's ReLU; ResNet-34's layer4 has 3 blocks, 512 channels).
-# Export: work_dirs/nst_r101_r34_imagenet/backbone_resnet34.pth, for ../faster_rcnn_r34_nst_backbone_only.py.
-_base_ = './nst_r101_r18_imagenet.py'
-
-model = dict(
-    student=dict(arch='resnet34'),
-    distill=dict(taps=[('layer4.2.relu:input', 'layer4.2.relu:input')]))

@@ -1,8 +1,0 @@
-# ResNet-101 -> ResNet-50 (Bottleneck), otherwise as nst_r101_r18_imagenet.py: one tap on the final
-# pre-activation of both, the same point in the same block type (layer4.2: 3 blocks, 2048 channels each).
-# Export: work_dirs/nst_r101_r50_imagenet/backbone_resnet50.pth, for ../faster_rcnn_r50_nst_backbone_only.py.
-_base_ = './nst_r101_r18_imagenet.py'
-
-model = dict(
-    student=dict(arch='resnet50'),
-    distill=dict(taps=[('layer4.2.relu:input', 'layer4.2.relu:input')]))
