@@ -162,7 +162,9 @@ def test_a_detection_run_records_its_networks_and_loss_too(weight_files, tmp_pat
     DistillStateHook().before_train(SimpleNamespace(model=model, work_dir=str(tmp_path)))
     written = json.loads((tmp_path / "distill.json").read_text())
     assert (written["student"], written["teacher"]) == ("FasterRCNN (ResNet-18)", "FasterRCNN (ResNet-34)")
-    assert [(loss["kind"], loss["loss_weight"]) for loss in written["distill"]["losses"]] == [("nst", 50.0)]
+    # the FPN weight the config sets (configs/_base_/nst_fpn_distill.py), as built
+    assert [(loss["kind"], loss["loss_weight"]) for loss in written["distill"]["losses"]] == \
+        [("nst", cfg.nst_fpn.distill.loss.loss_weight)] == [("nst", 25.0)]
     assert [(t["name"], t["weight"]) for t in written["distill"]["taps"]] == [("p2", 0.5), ("p3", 1.0), ("p4", 1.0),
                                                                              ("p5", 1.0)]
 

@@ -231,7 +231,10 @@ def _complex(real: Any = 0.0, imag: Any = 0.0) -> complex:
 def _encode(text: Any, encoding: Any = "utf-8") -> bytes:
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1", "utf-8", "utf8"):
         raise Corrupt("_codecs.encode is used for something other than text -> latin1/utf-8 bytes")
-    return text.encode(encoding)
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError:  # pickle writes bytes as latin-1 text: a character past U+00FF was not written so
+        raise Corrupt(f"_codecs.encode of text that {encoding} cannot encode") from None
 
 
 def _bytes(source: Any = b"", encoding: Any = None) -> bytes:
