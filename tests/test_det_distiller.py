@@ -245,11 +245,11 @@ def test_the_mse_control_distils_the_same_levels_from_the_same_teacher(weight_fi
     assert {f"loss_mse_p{i}" for i in range(2, 6)} <= set(losses) and not any("nst" in k for k in losses)
     # the value is the mean squared difference of the two FPNs' features, level by level, times the control's
     # weight (configs/distill/mmdet/_base_/fpn_losses.py: mse_fpn_loss)
-    assert model.distill_core.losses[0].loss_weight == 0.25
+    assert model.distill_core.losses[0].loss_weight == 0.1
     student = model.student.extract_feat(data["inputs"])
     teacher = model.teacher_features(data["inputs"])
     for level, _ in model.levels:
-        expected = 0.25 * (student[level.index] - teacher[level.index]).square().mean()
+        expected = 0.1 * (student[level.index] - teacher[level.index]).square().mean()
         torch.testing.assert_close(losses[f"loss_mse_{level.name}"], expected, rtol=1e-5, atol=0.0)
 
 

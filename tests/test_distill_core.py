@@ -164,7 +164,7 @@ def test_a_detection_run_records_its_networks_and_loss_too(weight_files, tmp_pat
     assert (written["student"], written["teacher"]) == ("FasterRCNN (ResNet-18)", "FasterRCNN (ResNet-34)")
     # the FPN weight the config sets (configs/_base_/nst_fpn_distill.py), as built
     assert [(loss["kind"], loss["loss_weight"]) for loss in written["distill"]["losses"]] == \
-        [("nst", cfg.nst_fpn.distill.loss.loss_weight)] == [("nst", 25.0)]
+        [("nst", cfg.nst_fpn.distill.loss.loss_weight)] == [("nst", 10.0)]
     assert [(t["name"], t["weight"]) for t in written["distill"]["taps"]] == [("p2", 0.5), ("p3", 1.0), ("p4", 1.0),
                                                                              ("p5", 1.0)]
 

@@ -68,7 +68,7 @@ def loss_from(config: str, *keys: str) -> NSTLoss:
 
 # the configs with the released loss, the path to their NST loss config, feature shapes (student, teacher) where
 # that loss is applied, and their weight relative to the released one: the ImageNet configs claim the official
-# weight; the FPN configs the released loss at the weight tools/sweep_distill.py chose (25 of 50 per level:
+# weight; the FPN configs the released loss at the weight tools/sweep_distill.py chose (10 of 50 per level:
 # configs/_base_/nst_fpn_distill.py; the paper and the released code have no FPN NST)
 OFFICIAL = [
     ("distill/imagenet/nst/nst_r101_r18_100e_imagenet.py", ("model", "distill", "loss"), (4, 512, 7, 7),
@@ -76,11 +76,11 @@ OFFICIAL = [
     ("distill/imagenet/nst/nst_r101_r18_nag-b512-100e_imagenet.py", ("model", "distill", "loss"),
      (4, 512, 7, 7), (4, 2048, 7, 7), 1.0),
     # FPN sizes: HW > C, so the C×C Gram form is used (layer4 above: the HW×HW form)
-    ("faster_rcnn_nst.py", ("model", "distill", "loss"), (2, 256, 20, 24), (2, 256, 20, 24), 0.5),
+    ("faster_rcnn_nst.py", ("model", "distill", "loss"), (2, 256, 20, 24), (2, 256, 20, 24), 0.2),
     ("distill/mmdet/nst/nst-fpn_frcnn-r101_frcnn-r18_1x_coco.py", ("model", "distill", "loss"), (2, 256, 20, 24),
-     (2, 256, 20, 24), 0.5),
+     (2, 256, 20, 24), 0.2),
     ("distill/mmdet/nst/nst-fpn_retina-r50_retina-r18_1x_voc0712.py", ("model", "distill", "loss"),
-     (2, 256, 20, 24), (2, 256, 20, 24), 0.5),
+     (2, 256, 20, 24), (2, 256, 20, 24), 0.2),
 ]
 
 

@@ -56,6 +56,8 @@ class ShortRun:
             0: none.
         drop_hooks: ``custom_hooks`` types to leave out (the sweep measures collapse, so it drops the guard).
         save_checkpoint: write ``iter_<iters>.pth`` at the end (the config's own checkpoint hook).
+        scale_lr: scale the config's lr from its ``auto_scale_lr.base_batch_size`` to ``batch_size`` (linearly,
+            as ``--auto-scale-lr`` does); by default the config's lr is kept (the sweep's worst case).
         options: further ``--cfg-options``-style entries.
     """
 
@@ -71,6 +73,7 @@ class ShortRun:
     clip_grad: Optional[float] = None
     drop_hooks: tuple[str, ...] = ()
     save_checkpoint: bool = False
+    scale_lr: bool = False
     options: dict = field(default_factory=dict)
 
 
@@ -135,6 +138,8 @@ def short_run_config(run: ShortRun) -> Config:
         cfg.optim_wrapper.pop("clip_grad", None)
         if run.clip_grad:
             cfg.optim_wrapper.clip_grad = dict(max_norm=float(run.clip_grad), norm_type=2)
+    if run.scale_lr:
+        cfg.optim_wrapper.optimizer.lr *= run.batch_size / cfg.auto_scale_lr.base_batch_size
     cfg.auto_scale_lr = dict(enable=False, base_batch_size=run.batch_size)
     cfg.randomness = dict(seed=run.seed)
     cfg.default_hooks.logger = dict(type="LoggerHook", interval=max(1, run.iters // 4))

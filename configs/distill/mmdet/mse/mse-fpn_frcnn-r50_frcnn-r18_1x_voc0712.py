@@ -1,4 +1,4 @@
-# MSE feature mimicking (the plain control: mmdet's MSELoss, weight 0.25, swept), on the levels, teacher and schedule
+# MSE feature mimicking (the plain control: mmdet's MSELoss, weight 0.1, swept), on the levels, teacher and schedule
 # of ../nst/nst-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py: that config with its loss replaced (mse_fpn_loss,
 # ../_base_/fpn_losses.py).
 _base_ = ['../nst/nst-fpn_frcnn-r50_frcnn-r18_1x_voc0712.py', '../_base_/fpn_losses.py']
