@@ -5,7 +5,7 @@
 
 Each run trains a shipped config (configs/distill/mmdet/nst/nst-fpn_*.py) for --iters iterations,
 batch 2, at --image-scale, in this process (nst_det/engine/short_runs.py), and is compared with the same run with
-the distillation weighted 0 (same init, data and sampling). Stages (nst_det/engine/sweep_plan.py): ``weights``
+the distillation weighted 0 (same init, data and sampling). Stages (tools/_lib/sweep_plan.py): ``weights``
 (every NST and MSE weight at the worst case: random teacher, base lr from iteration 1, no warm-up), then
 ``stabilisers`` (distillation warm-up, clipping, LR warm-up for the weights that were unstable), then ``confirm``
 (the choice on VOC and COCO layouts and the demo data; the demo's trained teacher where --demo-dir has one).

@@ -14,11 +14,11 @@ import math
 from typing import Protocol, Sequence
 
 DASH = "—"
-BOUND = 1.5  # nst_det.engine.sweep.BOUND (this module imports no engine code)
+BOUND = 1.5  # _lib.sweep.BOUND (this module imports no mmengine: the table renders without it)
 
 
 class VerdictLike(Protocol):
-    """What a row is made of (:class:`nst_det.engine.sweep.Verdict`)."""
+    """What a row is made of (:class:`_lib.sweep.Verdict`)."""
 
     cell: object
     comparisons: list
@@ -87,7 +87,7 @@ GUARD_HEADER = ("| factor | share | growth | stable runs it would stop | unstabl
 
 def guard_markdown(rows: Sequence[dict]) -> str:
     """The divergence rule at several thresholds against the sweep's verdicts (rows of
-    :func:`nst_det.engine.sweep.guard_calibration`)."""
+    :func:`_lib.sweep.guard_calibration`)."""
     lines = [GUARD_HEADER, "|---|---|---|---|---|---|"]
     for r in rows:
         stops = sorted(r["iterations"])
