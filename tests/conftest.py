@@ -59,3 +59,12 @@ def teacher_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("teacher") / "resnet34.pth"
     torch.save(torchvision.models.resnet34(num_classes=4).state_dict(), path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher_file(tmp_path_factory) -> Path:
+    """A torchvision-format ResNet-34 state dict with the 5 classes of ``tiny_data`` (the tools' teacher)."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("tiny_teacher") / "resnet34.pth"
+    torch.save(torchvision.models.resnet34(num_classes=5).state_dict(), path)
+    return path

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import torch
-import torchvision
 from tooling import NST_CONFIG, ROOT, fake_slurm, free_port, tiny_options, tool_env
 
 from det_fixtures import FPN_DISTILL, tiny_run_options
@@ -52,19 +51,11 @@ def same_parameters_on_every_rank(log: str) -> str:
     return digests["0"]
 
 
-@pytest.fixture(scope="module")
-def teacher_file(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("teacher") / "resnet34.pth"
-    torch.save(torchvision.models.resnet34(num_classes=5).state_dict(), path)
-    return path
-
-
-def test_imagenet_stage_on_two_nodes_then_resumed(tmp_path, tiny_data, teacher_file):
+def test_imagenet_stage_on_two_nodes_then_resumed(tmp_path, tiny_data, tiny_teacher_file):
     work = tmp_path / "work"
     # 20 images / 4 ranks / batch 5: one iteration per epoch; no validation (testing is dist_test's)
     options = [*tiny_options(tiny_data, epochs=1), "train_dataloader.batch_size=5", "train_cfg.val_interval=9",
-               f"teacher_checkpoint={teacher_file}", "model.teacher.arch=resnet34"]
+               f"teacher_checkpoint={tiny_teacher_file}", "model.teacher.arch=resnet34"]
     first = two_nodes(NST_CONFIG, ["--work-dir", str(work), "--cfg-options", *options], tmp_path / "first")
     assert "Distributed training: True" in first and "Epoch(train) [1][1/1]" in first
     assert re.search(r"loss_cls: [\d.]+\s+loss_nst_layer4_1_relu_in: [\d.]+", first)

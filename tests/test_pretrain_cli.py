@@ -4,11 +4,9 @@ from __future__ import annotations
 import json
 import re
 import sys
-from pathlib import Path
 
 import pytest
 import torch
-import torchvision
 from tooling import BASELINE_CONFIG, NST_CONFIG, PRETRAIN, run_tool, tiny_options, write_malicious_checkpoint
 
 from nst_det.data import make_classification_dataset
@@ -16,20 +14,12 @@ from nst_det.data import make_classification_dataset
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def teacher_file(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("teacher") / "resnet34.pth"
-    torch.save(torchvision.models.resnet34(num_classes=5).state_dict(), path)
-    return path
-
-
-def test_nst_distillation_runs_and_exports_a_backbone_mmdet_loads(tmp_path, tiny_data, teacher_file):
+def test_nst_distillation_runs_and_exports_a_backbone_mmdet_loads(tmp_path, tiny_data, tiny_teacher_file):
     from mmdet.models.backbones import ResNet
 
     work = tmp_path / "work"
     result = run_tool(PRETRAIN, [NST_CONFIG, "--work-dir", str(work), "--cfg-options", *tiny_options(tiny_data),
-                       f"teacher_checkpoint={teacher_file}", "model.teacher.arch=resnet34",
+                       f"teacher_checkpoint={tiny_teacher_file}", "model.teacher.arch=resnet34",
                        "model.distill.kd_loss.type=KDLoss"])
     assert result.returncode == 0, result.stderr[-3000:]
     log = result.stdout + result.stderr
@@ -46,7 +36,7 @@ def test_nst_distillation_runs_and_exports_a_backbone_mmdet_loads(tmp_path, tiny
                                       constant=0.0)]
     assert (distill["kd"]["temperature"], distill["kd"]["loss_weight"]) == (4.0, 1.0)
     assert json.loads((work / "distill.json").read_text())["distill"] == distill  # written when training started
-    assert info["teacher"] == {"arch": "resnet34", "checkpoint": str(teacher_file)}
+    assert info["teacher"] == {"arch": "resnet34", "checkpoint": str(tiny_teacher_file)}
     assert set(info["val"]) == {"accuracy/top1", "accuracy/top5"}
 
     exported = torch.load(backbone, weights_only=True)
