@@ -75,10 +75,15 @@ def teacher_file(inputs: dict, config: str) -> str:
     return inputs["teachers"][config]
 
 
+def family_of(cfg: Config):
+    """The sweep's family of a distillation config (its CPU-sized head options: ``light``)."""
+    return next(spec for spec in FAMILIES.values() if spec.detector == cfg.model.student.type)
+
+
 def short_run(config: Path, inputs: dict, work: Path, **changes) -> ShortRun:
     """The config as shipped, at the sweep's scale: its warm-ups (if any) compressed to half the run."""
     cfg = Config.fromfile(str(config))
-    family = next(spec for spec in FAMILIES.values() if spec.detector == cfg.model.student.type)
+    family = family_of(cfg)
     lr_warmup = any(not s.get("by_epoch", True) for s in cfg.get("param_scheduler", []))
     lr_warmup_iters = None if family.own_lr_warmup else ITERS // 2 if lr_warmup else 0  # FCOS: lr/3, its own
     distill = {"warmup_iters": ITERS // 2} if cfg.model.distill.get("warmup_iters") else {}
@@ -138,7 +143,6 @@ def headline_options(inputs: dict, config: Path) -> list[str]:
     (a stock checkpoint), one epoch (3 x 16 images, the VOC RepeatDataset: 24 iterations) at batch 2 and the
     shipped lr (not scaled), small images, no validation, every iteration logged."""
     cfg = Config.fromfile(str(config))
-    run = short_run(config, inputs, Path("unused"))
     return [f"data_root={inputs['voc']}", f"backbone_checkpoint={inputs['backbone']}",
             f"teacher_checkpoint={teacher_file(inputs, cfg.teacher_config)}", "teacher_check=False",
             "train_cfg.max_epochs=1", "randomness.seed=0", "default_hooks.logger.interval=1",
@@ -146,7 +150,7 @@ def headline_options(inputs: dict, config: Path) -> list[str]:
             "train_dataloader.num_workers=0", "train_dataloader.persistent_workers=False",
             "test_dataloader.num_workers=0", "test_dataloader.persistent_workers=False",
             f"test_dataloader.dataset.pipeline.1.scale={SCALE}",
-            *[f"{k}={v}" for k, v in run.options.items()],
+            *[f"model.student.{k}={v}" for k, v in family_of(cfg).light.items()],
             *[f"train_dataloader.dataset.dataset.datasets.{i}.pipeline.2.scale={SCALE}" for i in range(2)]]
 
 
