@@ -108,6 +108,13 @@ def test_cells_and_their_baselines():
     assert (base.weight, base.warmup, base.loss, base.teacher, base.clip, base.lr_warmup, base.backbone) == (
         0.0, 0, "nst", "random", 35.0, 10, "trained")
     assert Cell("a", "fcos", "voc", "random", "nst", 5.0).key() == Cell("b", "fcos", "voc", "random", "nst", 5.0).key()
+    # runs recorded before the lr could be scaled keep their keys; a scaled run and its baseline have their own
+    assert json.loads(Cell("a", "fcos", "voc", "random", "nst", 5.0).key()) == dict(
+        family="fcos", dataset="voc", teacher="random", loss="nst", weight=5.0, warmup=0, clip=None, lr_warmup=0,
+        backbone="random")
+    scaled = cell("confirm", "faster_rcnn", "coco", "random", "nst", 10.0, SETTINGS[1], 20, scale_lr=True)
+    assert json.loads(scaled.key())["scale_lr"] is True and scaled.baseline().scale_lr
+    assert scaled.settings == "warm-up 10, lr scaled to the batch"
     assert set(FAMILIES) == {"faster_rcnn", "retinanet", "fcos", "cascade_rcnn"}
 
 
@@ -157,4 +164,9 @@ def test_confirm_takes_the_first_candidate_stable_everywhere_it_can_be_judged():
     assert {(c.dataset, c.teacher, c.backbone) for c in sweep.ran if c.family == "faster_rcnn"} >= {
         ("demo", "trained", "trained"), ("demo", "random", "random"), ("coco", "random", "random")}
     assert all(c.lr_warmup == 10 for c in sweep.ran if c.dataset != "voc" and c.family != "fcos")
+    assert all(c.scale_lr == (c.dataset == "coco") for c in sweep.ran)  # COCO's lr for 16 images, at batch 2
+    # the datasets asked for, in the order asked
+    coco_first = FakeSweep(bad=lambda c: False)
+    stage_confirm(coco_first, found[:1], ["fcos"], datasets=["coco", "demo"])
+    assert [c.dataset for c in coco_first.ran] == ["coco", "demo"]
     assert stage_confirm(FakeSweep(bad=lambda c: True), found, ["fcos"])[0] is None

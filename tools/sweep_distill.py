@@ -37,7 +37,15 @@ from nst_det.engine.short_runs import write_random_teacher
 from nst_det.utils.errors import NSTDetError
 
 from _lib.sweep import FAMILIES, Inputs, Sweep, guard_calibration
-from _lib.sweep_plan import SETTINGS, Choice, candidates, stage_confirm, stage_stabilisers, stage_weights
+from _lib.sweep_plan import (
+    CONFIRM_ORDER,
+    SETTINGS,
+    Choice,
+    candidates,
+    stage_confirm,
+    stage_stabilisers,
+    stage_weights,
+)
 from _lib.sweep_table import guard_markdown, markdown, row
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,6 +66,8 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--image-scale", type=int, nargs=2, default=(160, 120), metavar=("W", "H"))
     parser.add_argument("--demo-dir", type=Path, help="a finished tools/run_demo.py work dir: its data, and its "
                         "trained teacher detector with its NST ResNet-18 for the trained-teacher runs")
+    parser.add_argument("--datasets", nargs="+", choices=CONFIRM_ORDER, default=list(CONFIRM_ORDER),
+                        help="the confirm stage's datasets, in this order")
     parser.add_argument("--confirm", metavar="LOSS:WEIGHT:SETTING", nargs="+",
                         help="confirm these instead of the sweep's choice; SETTING one of "
                              f"{[s.name for s in SETTINGS]}")
@@ -156,13 +166,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     choices = [nst[0] if nst else Choice("nst", None, SETTINGS[0])]
     if "confirm" in args.stages:
         print("stage confirm", flush=True)
-        choices[0], sections["confirm"] = stage_confirm(sweep, nst, args.families, trained)
+        choices[0], sections["confirm"] = stage_confirm(sweep, nst, args.families, trained, args.datasets)
     if mse and choices[0] is not None and choices[0].weight is not None:
         # the MSE control gets the NST choice's stabilisers (its configs inherit the NST configs' schedule)
         found = [c for c in given if c.loss == "mse"] or candidates(verdicts, "mse", mse, [choices[0].setting])
         choices.append(found[0] if found else Choice("mse", None, choices[0].setting))
         if "confirm" in args.stages:
-            choices[1], tried = stage_confirm(sweep, found, mse, trained)
+            choices[1], tried = stage_confirm(sweep, found, mse, trained, args.datasets)
             sections["confirm"] += tried
     choices = [c for c in choices if c is not None]
     report = write_report(inputs.work, sweep, sections, choices, command)

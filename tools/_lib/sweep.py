@@ -80,7 +80,8 @@ class Cell:
     (``random``: a stock-format checkpoint with random weights, the worst case; ``trained``: the demo's trained
     teacher detector), student backbone (``random``: a ResNet-18 in torchvision's format with random weights, as
     in the issue's run; ``trained``: the demo's NST ResNet-18), loss, weight, distillation warm-up, clipping
-    (``None``: the config's own), LR warm-up (0: the config's own)."""
+    (``None``: the config's own), LR warm-up (0: the config's own), and whether the lr is scaled from the config's
+    ``auto_scale_lr.base_batch_size`` to the runs' batch of 2 (``False``: the config's lr, the worst case)."""
 
     stage: str
     family: str
@@ -92,10 +93,13 @@ class Cell:
     clip: Optional[float] = None
     lr_warmup: int = 0
     backbone: str = "random"
+    scale_lr: bool = False
 
     def key(self) -> str:
-        """What identifies the cell's runs (the stage that asked for it is not part of it)."""
-        return json.dumps({k: v for k, v in asdict(self).items() if k != "stage"}, sort_keys=True)
+        """What identifies the cell's runs (the stage that asked for it is not part of it; ``scale_lr`` only when
+        on, so the runs recorded before it existed keep their keys)."""
+        fields = {k: v for k, v in asdict(self).items() if k != "stage" and (k != "scale_lr" or v)}
+        return json.dumps(fields, sort_keys=True)
 
     def baseline(self) -> "Cell":
         """The same run with the distillation weighted 0 (its teacher and loss do not matter then)."""
@@ -104,7 +108,8 @@ class Cell:
     @property
     def settings(self) -> str:
         parts = [f"warm-up {self.warmup}" if self.warmup else "", f"clip {self.clip:g}" if self.clip else "",
-                 f"LR warm-up {self.lr_warmup}" if self.lr_warmup else ""]
+                 f"LR warm-up {self.lr_warmup}" if self.lr_warmup else "",
+                 "lr scaled to the batch" if self.scale_lr else ""]
         return ", ".join(p for p in parts if p) or "none"
 
 
@@ -200,7 +205,7 @@ class Sweep:
                            teacher_checkpoint=self.inputs.teacher(cell.family, teacher_config, cell.teacher, seed)),
             iters=self.inputs.iters, seed=seed, image_scale=tuple(self.inputs.image_scale), distill=distill,
             lr_warmup_iters=cell.lr_warmup or None, clip_grad=cell.clip, drop_hooks=("DistillDivergenceHook",),
-            options=light)
+            scale_lr=cell.scale_lr, options=light)
 
     def result(self, cell: Cell, seed: int) -> dict:
         """The run of ``cell`` with ``seed``, from ``runs.jsonl`` or trained now."""

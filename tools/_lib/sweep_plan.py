@@ -10,7 +10,8 @@
    dataset: the demo data (demo configs), VOC and COCO layouts (the COCO configs' R-101/R-50 teachers), with
    random teachers and, where the demo trained one, the trained teacher, until one is stable everywhere it can
    be judged. COCO and demo configs ship an LR warm-up, so their runs have one (compressed as the stabilisers'
-   are; FCOS keeps its own).
+   are; FCOS keeps its own). COCO runs scale the lr to their batch of 2 (``--auto-scale-lr``): at the COCO
+   configs' lr 0.02 for 16 images the *undistilled* two-stage detectors went NaN, so nothing could be judged.
 
 The choice (:func:`choose`): the largest NST weight that is stable for every family with the fewest stabilisers
 (in the order of :data:`SETTINGS`); a setting stable at a larger weight, or with fewer stabilisers, counts as
@@ -67,13 +68,13 @@ def canonical(setting: Setting, family: str, dataset: str = "voc") -> Setting:
 
 
 def cell(stage: str, family: str, dataset: str, teacher: str, loss: str, weight: float, setting: Setting,
-         iters: int, lr_warmup: bool = False) -> Cell:
+         iters: int, lr_warmup: bool = False, scale_lr: bool = False) -> Cell:
     """The :class:`Cell` of a setting: warm-ups of half the run (so half of it is at the full weight); a trained
     teacher comes with the trained student backbone (the demo's), a random one with a random backbone."""
     setting = canonical(replace(setting, lr_warmup=setting.lr_warmup or lr_warmup), family, dataset)
     return Cell(stage, family, dataset, teacher, loss, weight, warmup=iters // 2 if setting.warmup else 0,
                 clip=CLIP if setting.clip else None, lr_warmup=iters // 2 if setting.lr_warmup else 0,
-                backbone=teacher)
+                backbone=teacher, scale_lr=scale_lr)
 
 
 def stage_weights(sweep: Sweep, families: Iterable[str], losses: dict[str, Iterable[str]]) -> list[Verdict]:
@@ -158,25 +159,27 @@ def choose(verdicts: list[Verdict], loss: str, families: Iterable[str],
 CONFIRM_ORDER = ("demo", "voc", "coco")  # the cheapest runs, and where the VOC-chosen settings failed, first
 
 
-def confirm_cells(choice: Choice, families: Iterable[str], trained: Iterable[str], iters: int) -> list[Cell]:
-    """``choice`` on every dataset of every family with a random teacher, and on the demo data with the trained
-    teacher for the families in ``trained``; COCO and demo runs with an LR warm-up (their configs have one)."""
+def confirm_cells(choice: Choice, families: Iterable[str], trained: Iterable[str], iters: int,
+                  datasets: Iterable[str] = CONFIRM_ORDER) -> list[Cell]:
+    """``choice`` on each of ``datasets`` (in that order) for every family with a random teacher, and on the demo
+    data with the trained teacher for the families in ``trained``; COCO and demo runs with an LR warm-up (their
+    configs have one), COCO runs with the lr scaled to the batch."""
     return [cell("confirm", family, dataset, teacher, choice.loss, choice.weight, choice.setting, iters,
-                 lr_warmup=dataset != "voc")
-            for dataset in CONFIRM_ORDER for family in families
+                 lr_warmup=dataset != "voc", scale_lr=dataset == "coco")
+            for dataset in datasets for family in families
             for teacher in ["random"] + (["trained"] if dataset == "demo" and family in trained else [])]
 
 
-def stage_confirm(sweep: Sweep, choices: list[Choice], families: Iterable[str],
-                  trained: Iterable[str] = ()) -> tuple[Optional[Choice], list[Verdict]]:
-    """Stage 3: the first of ``choices`` (:func:`candidates`) stable on every dataset where it can be judged (a
-    cell whose baseline went NaN has no verdict), and the verdicts of every candidate tried (a candidate stops at
-    its first unstable cell)."""
+def stage_confirm(sweep: Sweep, choices: list[Choice], families: Iterable[str], trained: Iterable[str] = (),
+                  datasets: Iterable[str] = CONFIRM_ORDER) -> tuple[Optional[Choice], list[Verdict]]:
+    """Stage 3: the first of ``choices`` (:func:`candidates`) stable on each of ``datasets`` where it can be
+    judged (a cell whose baseline went NaN has no verdict), and the verdicts of every candidate tried (a candidate
+    stops at its first unstable cell)."""
     out: list[Verdict] = []
-    families = list(families)
+    families, datasets = list(families), list(datasets)
     for choice in choices:
         failed = False
-        for run in confirm_cells(choice, families, trained, sweep.inputs.iters):
+        for run in confirm_cells(choice, families, trained, sweep.inputs.iters, datasets):
             out.append(sweep.verdict(run))
             if out[-1].judged and not out[-1].stable:
                 failed = True

@@ -43,7 +43,8 @@ def row(verdict: VerdictLike) -> dict:
     finals = [c.final for c in verdict.comparisons]
     return dict(
         stage=cell.stage, family=cell.family, dataset=cell.dataset, teacher=cell.teacher, loss=cell.loss,
-        weight=cell.weight, warmup=cell.warmup, clip=cell.clip, lr_warmup=cell.lr_warmup, settings=cell.settings,
+        weight=cell.weight, warmup=cell.warmup, clip=cell.clip, lr_warmup=cell.lr_warmup, scale_lr=cell.scale_lr,
+        settings=cell.settings,
         seeds=len(verdict.comparisons),
         final_ratio_mean=(sum(finals) / len(finals)) if finals else None,
         final_ratio_max=max(finals, default=None),
