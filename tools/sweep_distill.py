@@ -50,8 +50,12 @@ from _lib.sweep_table import guard_markdown, markdown, row
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("weights", "stabilisers", "confirm")
-# the demo's trained teacher detectors (tools/run_demo.py): family -> work dir name in --demo-dir
-DEMO_TEACHERS = {"faster_rcnn": "det_teacher_r34"}
+# trained teacher detectors in --demo-dir: family -> work dir name, used where present. tools/run_demo.py trains
+# Faster R-CNN's; Cascade R-CNN's: `tools/train_det.py
+# configs/detection/demo/cascade-rcnn_r34_fpn_ce-backbone_8e_demo.py --work-dir <demo dir>/det_teacher_r34_cascade-rcnn`
+# on the demo's data and R-34 backbone (BENCHMARKS.md). The
+# RetinaNet and FCOS demo teachers reach VOC mAP 0.04 / 0.07 on that schedule: not trained teachers.
+DEMO_TEACHERS = {"faster_rcnn": "det_teacher_r34", "cascade_rcnn": "det_teacher_r34_cascade-rcnn"}
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
