@@ -53,8 +53,8 @@ STAGES = ("weights", "stabilisers", "confirm")
 # trained teacher detectors in --demo-dir: family -> work dir name, used where present. tools/run_demo.py trains
 # Faster R-CNN's; Cascade R-CNN's: `tools/train_det.py
 # configs/detection/demo/cascade-rcnn_r34_fpn_ce-backbone_8e_demo.py --work-dir <demo dir>/det_teacher_r34_cascade-rcnn`
-# on the demo's data and R-34 backbone (BENCHMARKS.md). The
-# RetinaNet and FCOS demo teachers reach VOC mAP 0.04 / 0.07 on that schedule: not trained teachers.
+# on the demo's data and R-34 backbone (BENCHMARKS.md). The RetinaNet and FCOS demo teachers reach VOC mAP
+# 0.04 / 0.07 on that schedule: not trained teachers.
 DEMO_TEACHERS = {"faster_rcnn": "det_teacher_r34", "cascade_rcnn": "det_teacher_r34_cascade-rcnn"}
 
 
