@@ -52,19 +52,21 @@ def tiny_data(tmp_path_factory) -> Path:
     return root
 
 
+def _resnet34_file(tmp_path_factory, folder: str, num_classes: int, seed: int) -> Path:
+    """A random torchvision-format ResNet-34 state dict (as a user's classifier checkpoint), in a new folder."""
+    torch.manual_seed(seed)
+    path = tmp_path_factory.mktemp(folder) / "resnet34.pth"
+    torch.save(torchvision.models.resnet34(num_classes=num_classes).state_dict(), path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def teacher_file(tmp_path_factory) -> Path:
     """A torchvision-format ResNet-34 state dict with 4 classes (an ImageNet-stage teacher)."""
-    torch.manual_seed(1)
-    path = tmp_path_factory.mktemp("teacher") / "resnet34.pth"
-    torch.save(torchvision.models.resnet34(num_classes=4).state_dict(), path)
-    return path
+    return _resnet34_file(tmp_path_factory, "teacher", num_classes=4, seed=1)
 
 
 @pytest.fixture(scope="session")
 def tiny_teacher_file(tmp_path_factory) -> Path:
     """A torchvision-format ResNet-34 state dict with the 5 classes of ``tiny_data`` (the tools' teacher)."""
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("tiny_teacher") / "resnet34.pth"
-    torch.save(torchvision.models.resnet34(num_classes=5).state_dict(), path)
-    return path
+    return _resnet34_file(tmp_path_factory, "tiny_teacher", num_classes=5, seed=0)
